@@ -88,6 +88,7 @@ class _Loaded:
     index: Index
     valid_until: np.ndarray  # per chunk: True when current (not repealed/expired/superseded)
     region: np.ndarray
+    doc_rows: dict[str, list[int]]
 
 
 class HybridRetriever:
@@ -109,6 +110,14 @@ class HybridRetriever:
     def loaded(self) -> bool:
         return self._state is not None
 
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        """Every chunk of one document, in order (the answerer quotes whole passages)."""
+        if self._state is None:
+            self.load()
+        assert self._state is not None
+        index = self._state.index
+        return [index.chunks[i] for i in self._state.doc_rows.get(doc_id, [])]
+
     @property
     def index(self) -> Index:
         if self._state is None:
@@ -128,7 +137,11 @@ class HybridRetriever:
             self.synonyms = load_synonyms(_alias_table(index.chunks))
             if self.settings.reranker:
                 self.reranker = CrossEncoderReranker(self.settings.reranker)
-            self._state = _Loaded(index, _currency(index.chunks, self.today), np.array([c.metadata.get("region", "") for c in index.chunks]))
+            doc_rows: dict[str, list[int]] = {}
+            for row, c in enumerate(index.chunks):
+                doc_rows.setdefault(c.doc_id, []).append(row)
+            regions = np.array([c.metadata.get("region", "") for c in index.chunks])
+            self._state = _Loaded(index, _currency(index.chunks, self.today), regions, doc_rows)
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         if not query or not query.strip():

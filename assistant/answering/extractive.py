@@ -1,0 +1,218 @@
+"""The default answerer: quotes the best-supported source text verbatim, cites it, builds guide cards.
+
+No model. FAQ / page hits: the top document's passage (whole when short, else a window around the
+best chunk, cut at a sentence end). Guides: a service card plus the rows the question asks about.
+Policies and laws: the most relevant articles (条) of the best chunk. Up to ``max_citations``
+distinct current documents are cited; the quoted one is [1].
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from assistant.answering import cards
+from assistant.answering.base import (
+    ChunkSource,
+    DocGroup,
+    current_hits,
+    group_by_doc,
+    make_citation,
+    register,
+    stream_answer,
+    today_iso,
+)
+from assistant.answering.grounding import bigrams
+from assistant.answering.handoff import build_handoff
+from assistant.config import Settings
+from assistant.text import split_sentences
+from assistant.types import Answer, Card, Chunk, Citation, Event, Hit
+
+MAX_ANSWER_CHARS = 800  # longer passages are cut at a sentence end
+_ARTICLE = re.compile(r"(?=第[一二三四五六七八九十百千零〇\d]+条)")
+_CHUNK_NO = re.compile(r"#(\d+)$")
+
+
+def chunk_no(chunk: Chunk) -> int:
+    m = _CHUNK_NO.search(chunk.id)
+    return int(m.group(1)) if m else 0
+
+
+def merge_overlapping(texts: Sequence[str], max_overlap: int = 200) -> str:
+    """Concatenate consecutive chunk texts, removing the overlap the chunker repeated."""
+    out = ""
+    for t in texts:
+        if not out:
+            out = t
+            continue
+        k = min(len(out), len(t), max_overlap)
+        while k > 0 and not out.endswith(t[:k]):
+            k -= 1
+        sep = "" if k or out.endswith(("\n", "。")) else "\n"
+        out += sep + t[k:]
+    return out
+
+
+def cut_at_sentence(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
+    """``text`` up to ``limit`` chars, ending at a sentence end when one exists in the window."""
+    if len(text) <= limit:
+        return text
+    kept = ""
+    for s in split_sentences(text):
+        if len(kept) + len(s) > limit:
+            break
+        kept += s if kept.endswith("\n") or not kept else ("" if kept[-1] in "。！？；!?;" else "\n") + s
+    return kept or text[:limit] + "…"
+
+
+def relevance(question: str, text: str) -> float:
+    """Share of the question's bigrams in ``text`` (for picking articles / sentences)."""
+    qb = bigrams(question)
+    return len(qb & bigrams(text)) / len(qb) if qb else 0.0
+
+
+class ExtractiveAnswerer:
+    """Grounded extractive answers: verbatim source text with [n] markers, plus cards for guides."""
+
+    name = "extractive"
+
+    def __init__(self, settings: Settings, chunk_source: ChunkSource | None = None) -> None:
+        self.settings = settings
+        self.chunk_source = chunk_source
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
+
+    # ------------------------------------------------------------------ public
+
+    def answer(self, question: str, hits: list[Hit], *, channel: str = "api") -> Answer:
+        hits = current_hits(hits, today_iso(self.settings.today))
+        groups = group_by_doc(hits)
+        if not groups:
+            handoff = build_handoff("no_knowledge", [], self.settings)
+            return Answer(text=handoff.message, answered_by="handoff", handoff=handoff, question=question)
+        top = groups[0]
+        text, snippet, card = self.compose(question, top)
+        citations = self.citations(groups, snippet)
+        return Answer(
+            text=text, answered_by="extractive", citations=citations, card=card, question=question, hits=hits
+        )
+
+    def stream(self, question: str, hits: list[Hit], *, channel: str = "api") -> Iterator[Event]:
+        yield from stream_answer(self.answer(question, hits, channel=channel))
+
+    # ------------------------------------------------------------------ parts
+
+    def compose(self, question: str, group: DocGroup) -> tuple[str, str, Card | None]:
+        """(answer text with [1] marker, the source text it quotes, card or None) for the top document."""
+        kind = group.type
+        if kind == "guide":
+            return self._guide(question, group)
+        if kind in ("law", "policy"):
+            quoted = self._articles(question, group)
+            meta = group.top.chunk.metadata
+            number = str(meta.get("doc_number", "") or "")
+            lead = (
+                f"根据《{group.top.chunk.title}》{f'（{number}）' if number else ''}："
+                if group.top.chunk.title
+                else ""
+            )
+            return f"{lead}{quoted}[1]", quoted, None
+        quoted = self._passage(group)
+        return f"{quoted}[1]", quoted, None
+
+    def doc_chunks(self, group: DocGroup) -> list[Chunk]:
+        """All chunks of the document in order (from the chunk source, else the hits we have)."""
+        chunks: list[Chunk] = []
+        if self.chunk_source is not None:
+            try:
+                chunks = list(self.chunk_source(group.doc_id))
+            except KeyError:
+                chunks = []
+        if not chunks:
+            chunks = list({h.chunk.id: h.chunk for h in group.hits}.values())
+        return sorted(chunks, key=chunk_no)
+
+    def _passage(self, group: DocGroup) -> str:
+        """The passage of an FAQ / page: whole if short, else a window starting near the best chunk."""
+        chunks = self.doc_chunks(group)
+        best = chunk_no(group.top.chunk)
+        nos = [chunk_no(c) for c in chunks]
+        start = 0
+        # Start at the document's beginning if the best chunk fits in the window from there.
+        if sum(len(c.text) for c in chunks if chunk_no(c) <= best) > MAX_ANSWER_CHARS:
+            start = nos.index(best) if best in nos else 0
+        window: list[str] = []
+        prev: int | None = None
+        complete = True
+        for i, c in enumerate(chunks[start:]):
+            n = chunk_no(c)
+            if prev is not None and n != prev + 1:
+                complete = False  # a gap: we do not know the text in between
+                break
+            window.append(self._strip_question(c, group))
+            prev = n
+            if len(merge_overlapping(window)) > MAX_ANSWER_CHARS:
+                complete = start + i + 1 == len(chunks)
+                break
+        text = merge_overlapping(window).strip()
+        if complete and start == 0 and len(text) <= MAX_ANSWER_CHARS:
+            return text
+        return cut_at_sentence(text, min(len(text) - 1, MAX_ANSWER_CHARS))
+
+    @staticmethod
+    def _strip_question(chunk: Chunk, group: DocGroup) -> str:
+        """FAQ chunks open with the question ("问：…\n答：…" or a title line); the answer is what follows."""
+        text = chunk.text.strip()
+        first, nl, rest = text.partition("\n")
+        if nl and first.startswith("问：") and rest.startswith("答："):
+            return rest[2:].strip()
+        if nl and rest.strip() and first.strip() in (chunk.title, chunk.section) and group.type == "faq":
+            return rest.strip()
+        return text
+
+    def _articles(self, question: str, group: DocGroup) -> str:
+        """The most relevant articles (条) of the best chunks, in document order."""
+        best_hits = sorted(group.hits[:2], key=lambda h: chunk_no(h.chunk))
+        text = (
+            merge_overlapping([h.chunk.text for h in best_hits])
+            if len(best_hits) > 1
+            else group.top.chunk.text
+        )
+        articles = [a.strip() for a in _ARTICLE.split(text) if a.strip()]
+        if len(articles) <= 1:
+            return cut_at_sentence(text.strip(), 600)
+        ranked = sorted(range(len(articles)), key=lambda i: -relevance(question, articles[i]))
+        keep = sorted(ranked[:2])
+        if relevance(question, articles[ranked[1]]) < 0.5 * relevance(question, articles[ranked[0]]):
+            keep = [ranked[0]]
+        return cut_at_sentence("\n".join(articles[i] for i in keep), 600)
+
+    def _guide(self, question: str, group: DocGroup) -> tuple[str, str, Card]:
+        chunks = self.doc_chunks(group)
+        meta = group.top.chunk.metadata
+        fields = meta.get("fields") if isinstance(meta.get("fields"), dict) else None
+        if not fields:
+            fields = cards.fields_from_chunks(chunks)
+        card = cards.build_card(meta, fields, title=group.top.chunk.title)
+        lines = cards.card_text(card, question)
+        if not lines:  # a guide without structured fields: quote its best chunk
+            quoted = cut_at_sentence(group.top.chunk.text.strip(), 600)
+            return f"{quoted}[1]", quoted, card
+        dept = f"（{card.department}）" if card.department else ""
+        text = f"《{card.title}》{dept}：\n" + "\n".join(lines) + "[1]"
+        # The snippet is the guide's own text, headed by its title and department as the header line quotes.
+        quoted = f"{card.title}{dept}\n" + merge_overlapping([c.text for c in chunks])
+        return text, quoted[:2000], card
+
+    def citations(self, groups: Sequence[DocGroup], quoted: str) -> list[Citation]:
+        """[1] = the quoted document (snippet = the quoted source text); then the next best documents."""
+        out = [make_citation(1, groups[0].top, snippet=quoted)]
+        for g in groups[1 : self.settings.answer.max_citations]:
+            out.append(make_citation(len(out) + 1, g.top))
+        return out
+
+
+@register("extractive")
+def _factory(settings: Settings, chunk_source: ChunkSource | None = None) -> ExtractiveAnswerer:
+    return ExtractiveAnswerer(settings, chunk_source)

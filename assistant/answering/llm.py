@@ -1,0 +1,269 @@
+"""The LLM answerer: any LangChain chat model writes the answer from numbered sources; the grounding
+check drops unsupported sentences; too little left (or a failure / timeout) → the extractive answer.
+
+Chat-model backends (``settings.llm.provider``): ``openai`` (langchain-openai ChatOpenAI for any
+OpenAI-compatible endpoint: vLLM, Xinference, Ollama, DashScope), ``transformers`` (a local folder via
+langchain-huggingface), ``llamacpp`` (a local GGUF via langchain-community + llama-cpp-python) and
+``fake`` (a deterministic model that quotes the first source). Optional packages are imported
+inside the backend that needs them.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pydantic import SecretStr
+
+from assistant.answering.base import (
+    ChunkSource,
+    current_hits,
+    make_citation,
+    register,
+    stream_answer,
+    today_iso,
+)
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.grounding import check, markers
+from assistant.answering.prompts import (
+    Source,
+    answer_messages,
+    approx_tokens,
+    polish_messages,
+    select_sources,
+)
+from assistant.config import LLMSettings, Settings
+from assistant.errors import ConfigError, MissingDependencyError, UpstreamError, UpstreamTimeoutError
+from assistant.types import Answer, Citation, Event, Hit
+
+MIN_KEPT_CHARS = 12  # fewer supported characters than this: fall back to extractive
+MIN_KEPT_SHARE = 0.5  # or less than this share of the model's sentences survived
+
+ChatModelFactory = Callable[[LLMSettings], Any]
+CHAT_MODELS: dict[str, ChatModelFactory] = {}
+
+
+def chat_backend(name: str) -> Callable[[ChatModelFactory], ChatModelFactory]:
+    def deco(factory: ChatModelFactory) -> ChatModelFactory:
+        CHAT_MODELS[name] = factory
+        return factory
+
+    return deco
+
+
+@chat_backend("openai")
+def _openai(s: LLMSettings) -> Any:
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as exc:
+        raise MissingDependencyError("langchain-openai", "llm") from exc
+    if not s.model:
+        raise ConfigError("llm.model must name the served model for the openai provider")
+    return ChatOpenAI(
+        base_url=s.base_url,
+        model=s.model,
+        api_key=s.api_key
+        if s.api_key.get_secret_value()
+        else SecretStr("EMPTY"),  # local servers take any key
+        timeout=s.timeout_s,
+        max_retries=1,
+        max_completion_tokens=s.max_tokens,
+        temperature=s.temperature,
+    )
+
+
+# Used when a local model folder has no chat template (e.g. a base model or a test model).
+PLAIN_CHAT_TEMPLATE = (
+    "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}assistant: {% endif %}"
+)
+
+
+@chat_backend("transformers")
+def _transformers(s: LLMSettings) -> Any:
+    try:
+        from langchain_huggingface import ChatHuggingFace, HuggingFacePipeline
+        from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
+    except ImportError as exc:
+        raise MissingDependencyError("langchain-huggingface / transformers", "llm") from exc
+    if not s.path:
+        raise ConfigError("llm.path must name a local transformers model folder")
+    tokenizer = AutoTokenizer.from_pretrained(s.path, local_files_only=True)
+    if not getattr(tokenizer, "chat_template", None):
+        tokenizer.chat_template = PLAIN_CHAT_TEMPLATE
+    model = AutoModelForCausalLM.from_pretrained(s.path, local_files_only=True)
+    gen = pipeline(
+        "text-generation",
+        model=model,
+        tokenizer=tokenizer,
+        max_new_tokens=s.max_tokens,
+        do_sample=False,
+        return_full_text=False,
+    )
+    llm = HuggingFacePipeline(pipeline=gen, model_id=s.path)
+    return ChatHuggingFace(llm=llm, tokenizer=tokenizer, model_id=s.path)
+
+
+@chat_backend("llamacpp")
+def _llamacpp(s: LLMSettings) -> Any:
+    try:
+        from langchain_community.chat_models import ChatLlamaCpp
+    except ImportError as exc:
+        raise MissingDependencyError("langchain-community and llama-cpp-python", "llama") from exc
+    if not s.path:
+        raise ConfigError("llm.path must name a local GGUF file")
+    try:
+        return ChatLlamaCpp(
+            model_path=s.path,
+            n_ctx=s.context_tokens + s.max_tokens + 256,
+            max_tokens=s.max_tokens,
+            temperature=s.temperature,
+            verbose=False,
+        )
+    except ImportError as exc:
+        raise MissingDependencyError("llama-cpp-python", "llama") from exc
+
+
+@chat_backend("fake")
+def _fake(s: LLMSettings) -> Any:
+    return QuoteFirstSourceChatModel()
+
+
+def _quote_first_source(prompt: str) -> str:
+    """The fake model's reply: the first two sentences of source [1], each marked [1]."""
+    m = re.search(r"\[1\][^\n]*\n(.+?)(?:\n\n\[2\]|\n\n【问题】)", prompt, re.S)
+    if not m:
+        return "知识库中没有找到相关内容。"
+    sentences = [s for s in re.split(r"(?<=[。！？；])", m.group(1).replace("\n", "")) if s.strip()][:2]
+    return "".join(s + "[1]" for s in sentences)
+
+
+def _make_fake_class() -> type:
+    from langchain_core.language_models.chat_models import SimpleChatModel
+
+    class _QuoteFirstSource(SimpleChatModel):
+        """Deterministic chat model for tests and demos: quotes the first numbered source."""
+
+        @property
+        def _llm_type(self) -> str:
+            return "quote-first-source"
+
+        def _call(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> str:
+            return _quote_first_source(str(messages[-1].content))
+
+    return _QuoteFirstSource
+
+
+def QuoteFirstSourceChatModel() -> Any:  # noqa: N802  (factory named like the class it builds)
+    return _make_fake_class()()
+
+
+def to_langchain_messages(pairs: list[tuple[str, str]]) -> list[Any]:
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    return [SystemMessage(content=c) if r == "system" else HumanMessage(content=c) for r, c in pairs]
+
+
+class LLMAnswerer:
+    """Grounded generation with a LangChain chat model, checked sentence by sentence, extractive fallback.
+
+    ``mode="answer"``: the model writes from the sources; ``mode="polish"``: it rewrites the extractive
+    answer. Either way only sentences supported by the sources they cite survive.
+    """
+
+    name = "llm"
+
+    def __init__(
+        self,
+        settings: Settings,
+        chunk_source: ChunkSource | None = None,
+        chat_model: Any = None,
+        mode: str = "answer",
+        token_counter: Callable[[str], int] = approx_tokens,
+    ) -> None:
+        self.settings = settings
+        self.chat_model = chat_model
+        self.mode = mode
+        self.count_tokens = token_counter
+        self.fallback = ExtractiveAnswerer(settings, chunk_source)
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="llm")
+
+    def warm_up(self) -> None:
+        """Build the chat model named by ``settings.llm.provider`` (unless one was injected)."""
+        if self.chat_model is None:
+            provider = self.settings.llm.provider
+            if provider not in CHAT_MODELS:
+                raise ConfigError(
+                    f"unknown llm.provider {provider!r}; known: {', '.join(sorted(CHAT_MODELS))}"
+                )
+            self.chat_model = CHAT_MODELS[provider](self.settings.llm)
+
+    def generate(self, pairs: list[tuple[str, str]]) -> str:
+        """One chat call with the configured timeout; raises UpstreamError / UpstreamTimeoutError."""
+        if self.chat_model is None:
+            self.warm_up()
+        future = self._pool.submit(self.chat_model.invoke, to_langchain_messages(pairs))
+        try:
+            reply = future.result(timeout=self.settings.llm.timeout_s)
+        except concurrent.futures.TimeoutError as exc:
+            future.cancel()
+            raise UpstreamTimeoutError(f"LLM did not answer within {self.settings.llm.timeout_s} s") from exc
+        except Exception as exc:  # any backend failure is an upstream failure to the caller
+            raise UpstreamError(f"LLM call failed: {exc}") from exc
+        content = getattr(reply, "content", reply)
+        return content if isinstance(content, str) else str(content)
+
+    def answer(self, question: str, hits: list[Hit], *, channel: str = "api") -> Answer:
+        hits = current_hits(hits, today_iso(self.settings.today))
+        if not hits:
+            return self.fallback.answer(question, hits, channel=channel)
+        budget = max(200, self.settings.llm.context_tokens - 400)  # room for instructions and question
+        sources = select_sources(hits, budget, self.count_tokens)
+        if self.mode == "polish":
+            draft = self.fallback.answer(question, hits, channel=channel)
+            pairs = polish_messages(question, sources, draft.text)
+        else:
+            pairs = answer_messages(question, sources)
+        try:
+            raw = self.generate(pairs)
+        except UpstreamError:
+            return self._fallback(question, hits, channel)
+        return self._checked(question, hits, sources, raw, channel)
+
+    def _checked(
+        self, question: str, hits: list[Hit], sources: list[Source], raw: str, channel: str
+    ) -> Answer:
+        by_n = {s.n: s for s in sources}
+        report = check(
+            raw,
+            {n: s.text for n, s in by_n.items()},
+            threshold=self.settings.answer.grounding_threshold,
+            require_markers=True,
+        )
+        checked = report.checked
+        kept = [s for s in report.sentences if s.supported]
+        share = sum(s.supported for s in checked) / len(checked) if checked else 0.0
+        if report.kept_chars < MIN_KEPT_CHARS or share < MIN_KEPT_SHARE or not any(s.cited for s in kept):
+            return self._fallback(question, hits, channel)
+        text = "".join(s.text for s in kept).strip()
+        cited = sorted({n for s in kept for n in markers(s.text)})
+        citations: list[Citation] = [make_citation(n, by_n[n].hit) for n in cited if n in by_n]
+        ans = Answer(text=text, answered_by="llm", citations=citations, question=question, hits=hits)
+        return ans
+
+    def _fallback(self, question: str, hits: list[Hit], channel: str) -> Answer:
+        ans = self.fallback.answer(question, hits, channel=channel)
+        if ans.answered_by == "extractive":
+            ans.answered_by = "llm_fallback_extractive"
+        return ans
+
+    def stream(self, question: str, hits: list[Hit], *, channel: str = "api") -> Iterator[Event]:
+        # The grounding check needs the whole reply, so the checked answer is streamed afterwards.
+        yield from stream_answer(self.answer(question, hits, channel=channel))
+
+
+@register("llm")
+def _factory(settings: Settings, chunk_source: ChunkSource | None = None) -> LLMAnswerer:
+    return LLMAnswerer(settings, chunk_source)

@@ -1,0 +1,63 @@
+"""``Annotated`` dependency aliases, so routes read as plain signatures (all async: no threadpool hop)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Request
+
+from ..config import Settings
+from ..sessions import SessionStore
+from .errors import APIError
+from .metrics import Metrics
+from .security import Principal
+
+if TYPE_CHECKING:
+    from ..pipeline import Assistant
+else:
+    Assistant = Any
+
+
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+async def get_assistant(request: Request) -> Assistant:
+    """The assistant, once its index is loaded; 503 before (or when loading failed)."""
+    assistant = request.app.state.assistant
+    if not assistant.ready:
+        error = request.app.state.load_error
+        message = (
+            f"the assistant is not ready: {error}" if error else "the assistant is still loading its index"
+        )
+        raise APIError(503, "not_ready", message, headers={"Retry-After": "5"})
+    return assistant
+
+
+async def get_store(request: Request) -> SessionStore:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+async def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics  # type: ignore[no-any-return]
+
+
+async def get_request_id(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+async def get_principal(request: Request) -> Principal:
+    return await request.app.state.guard(request)  # type: ignore[no-any-return]
+
+
+async def get_admin(request: Request) -> Principal:
+    return request.app.state.guard.require_admin(request)  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]
+StoreDep = Annotated[SessionStore, Depends(get_store)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+RequestIdDep = Annotated[str, Depends(get_request_id)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+AdminDep = Annotated[Principal, Depends(get_admin)]

@@ -1,0 +1,71 @@
+"""Helpers the chat routes share: length checks, answer bookkeeping (metrics + log), SSE error events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from fastapi import Request
+
+from ...errors import AssistantError, InvalidInputError
+from ...types import Answer
+from ..errors import error_body
+from ..logging import log_event
+from ..metrics import Metrics
+
+T = TypeVar("T")
+
+
+def check_question(question: str, max_chars: int) -> str:
+    """The stripped question; ``InvalidInputError`` (422) when empty or longer than ``max_chars``."""
+    q = question.strip()
+    if not q:
+        raise InvalidInputError("question is empty")
+    if len(q) > max_chars:
+        raise InvalidInputError(f"question is longer than {max_chars} characters ({len(q)})")
+    return q
+
+
+def record_answer(
+    metrics: Metrics, answer: Answer, *, request_id: str, channel: str, route: str, session_id: str = ""
+) -> None:
+    """Count the outcome and stage timings, and write the answer's log line (question masked)."""
+    handoff = answer.handoff.reason if answer.handoff else None
+    stages = {k.removesuffix("_ms"): v for k, v in answer.timings.items()}
+    metrics.observe_answer(answer.answered_by, channel, stages, handoff, answer.clarify is not None)
+    log_event(
+        "answer",
+        request_id=request_id,
+        route=route,
+        session_id=session_id,
+        channel=channel,
+        answered_by=answer.answered_by,
+        handoff=handoff,
+        citations=len(answer.citations),
+        confidence=round(answer.confidence, 4),
+        timings=answer.timings,
+        question=answer.question,
+    )
+
+
+def error_event_data(exc: BaseException, request_id: str) -> dict[str, Any]:
+    """The ``error`` SSE payload: the same shape as an HTTP error body, plus the status it would have had."""
+    if isinstance(exc, AssistantError):
+        body = error_body(exc.code, str(exc) or exc.code, request_id)
+        body["error"]["status"] = exc.http_status
+        return body
+    body = error_body("internal_error", "internal error", request_id)
+    body["error"]["status"] = 500
+    return body
+
+
+async def run_blocking(request: Request, fn: Callable[..., T], *args: Any) -> T:
+    """Run a blocking assistant call in a worker thread, at most ``answer_limiter`` of them at once.
+
+    Bounding the parallel answers near the core count keeps requests first-come-first-served instead
+    of 32 threads time-slicing the GIL, which lowers median latency at the same throughput.
+    """
+    limiter = request.app.state.answer_limiter
+    return await anyio.to_thread.run_sync(partial(fn, *args), limiter=limiter)

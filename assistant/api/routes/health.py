@@ -1,0 +1,32 @@
+"""``/healthz`` (process up), ``/readyz`` (index loaded) and ``/metrics`` (Prometheus text)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ..deps import AdminDep, MetricsDep
+from ..errors import APIError
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness: 200 whenever the process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: 503 until the index and models are loaded")
+async def readyz(request: Request) -> dict[str, Any]:
+    assistant = request.app.state.assistant
+    if not assistant.ready:
+        error = request.app.state.load_error
+        raise APIError(503, "not_ready", error or "loading the index", headers={"Retry-After": "5"})
+    return {"status": "ready", **assistant.describe()}
+
+
+@router.get("/metrics", response_class=Response, summary="Prometheus metrics")
+async def metrics(metrics: MetricsDep, _admin: AdminDep) -> Response:
+    return Response(metrics.render(), media_type=metrics.content_type)

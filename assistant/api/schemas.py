@@ -1,0 +1,223 @@
+"""Pydantic wire models of the HTTP API (requests are validated with these; responses document the shape)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+Channel = Literal["web", "kiosk", "api"]
+
+
+class ChatRequest(BaseModel):
+    """A citizen's question. ``question`` is limited to ``api.max_question_chars`` (2,000 by default)."""
+
+    question: str = Field(min_length=1, max_length=100_000, description="the question, ≤ 2,000 characters")
+    session_id: str | None = Field(
+        default=None, pattern=SESSION_ID_PATTERN, description="continue this conversation"
+    )
+    region: str | None = Field(default=None, max_length=64, description="prefer documents of this region")
+    channel: Channel = "web"
+    stream: bool = Field(default=False, description="answer as Server-Sent Events")
+
+
+class CitationOut(BaseModel):
+    n: int
+    doc_id: str
+    chunk_id: str
+    title: str
+    snippet: str
+    type: str = ""
+    doc_number: str = ""
+    issuer: str = ""
+    department: str = ""
+    region: str = ""
+    publish_date: str = ""
+    effective_date: str = ""
+    status: str = ""
+    url: str = ""
+    score: float = 0.0
+
+
+class CardFieldOut(BaseModel):
+    key: str
+    label: str
+    value: str = ""
+    items: list[str] = []
+
+
+class CardOut(BaseModel):
+    title: str
+    doc_id: str
+    department: str = ""
+    region: str = ""
+    fields: list[CardFieldOut] = []
+    online_url: str = ""
+    phone: str = ""
+
+
+class HandoffOut(BaseModel):
+    reason: str
+    message: str
+    hotline: str = "12345"
+    channels: list[str] = []
+    department: str = ""
+    department_phone: str = ""
+
+
+class ClarifyOptionOut(BaseModel):
+    label: str
+    question: str
+    doc_id: str = ""
+
+
+class ClarifyOut(BaseModel):
+    question: str
+    options: list[ClarifyOptionOut] = []
+
+
+class QRLink(BaseModel):
+    """A URL to show as a QR code on a kiosk; ``svg`` is this server's QR image for it."""
+
+    label: str
+    url: str
+    svg: str
+
+
+class ChatResponse(BaseModel):
+    answer: str
+    citations: list[CitationOut]
+    card: CardOut | None = None
+    handoff: HandoffOut | None = None
+    clarify: ClarifyOut | None = None
+    session_id: str
+    request_id: str
+    answered_by: str
+    confidence: float = 0.0
+    timings: dict[str, float] = {}
+    qr: list[QRLink] | None = Field(default=None, description="kiosk channel only: URLs to show as QR codes")
+    full_answer: str | None = Field(default=None, description="kiosk channel only: the untruncated answer")
+
+
+class SearchResult(BaseModel):
+    doc_id: str
+    chunk_id: str
+    title: str
+    score: float
+    snippet: str
+    type: str = ""
+    department: str = ""
+    region: str = ""
+    url: str = ""
+    doc_number: str = ""
+    status: str = ""
+    section: str = ""
+
+
+class SearchResponse(BaseModel):
+    query: str
+    results: list[SearchResult]
+    request_id: str
+
+
+class ExchangeOut(BaseModel):
+    request_id: str
+    question: str
+    answer: str
+    answered_by: str = ""
+    handoff: str = ""
+    citations: list[dict[str, Any]] = []
+    created_at: float
+    feedback: dict[str, Any] | None = None
+
+
+class TurnOut(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+    request_id: str
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    turns: list[TurnOut]
+    exchanges: list[ExchangeOut]
+
+
+class FeedbackRequest(BaseModel):
+    request_id: str = Field(min_length=1, max_length=64)
+    rating: Literal["up", "down"]
+    comment: str = Field(default="", max_length=2000)
+
+
+class FeedbackResponse(BaseModel):
+    ok: bool
+    request_id: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    request_id: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+# --- OpenAI-compatible -------------------------------------------------------------------------
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class OAIMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        if not self.content:
+            return ""
+        return "".join(p.text or "" for p in self.content if p.type in ("text", "input_text"))
+
+
+class ChatCompletionRequest(BaseModel):
+    """The subset of OpenAI's chat.completions request that matters here; other fields are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = "zhengwu-assistant"
+    messages: list[OAIMessage] = Field(min_length=1, max_length=200)
+    stream: bool = False
+    user: str | None = None
+
+
+class OAIModel(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class OAIModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[OAIModel]
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": desc}
+    for code, desc in (
+        (400, "body is not JSON / not UTF-8"),
+        (401, "missing or invalid API key"),
+        (403, "origin not allowed"),
+        (413, "body too large"),
+        (422, "invalid input"),
+        (429, "rate limited (see Retry-After)"),
+        (503, "index not loaded yet"),
+    )
+}

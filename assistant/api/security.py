@@ -1,0 +1,182 @@
+"""Who may call the API and how often: API keys, origin checks and per-key / per-IP token buckets.
+
+- No keys configured (the ``make run`` default): every caller is anonymous.
+- Once any key is configured, a request without a valid key gets 401. Keys travel as
+  ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``.
+- Widget keys are public (they sit in portal pages), so they only count from an allowed origin.
+  Kiosk keys identify one device; admin keys are unlimited and may read ``/metrics``.
+- A request whose ``Origin`` is neither allow-listed nor the server's own origin gets 403.
+- Token buckets refill continuously at ``rate_limit_per_minute``; an empty bucket gives 429 with
+  ``Retry-After``. Widget keys are shared by every visitor of a portal, so their key bucket is
+  ``WIDGET_KEY_FACTOR`` times larger; per-IP buckets still hold back any single visitor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import Request
+
+from ..config import APISettings
+from .errors import APIError
+
+WIDGET_KEY_FACTOR = 20
+PrincipalKind = Literal["anonymous", "widget", "kiosk", "admin"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller as far as the API is concerned; ``key_id`` is a short hash, never the key itself."""
+
+    kind: PrincipalKind
+    key_id: str = ""
+
+
+def key_id(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+class KeyRing:
+    """The configured API keys by kind."""
+
+    def __init__(self, api: APISettings) -> None:
+        self._kinds: dict[str, PrincipalKind] = {}
+        for kind, keys in (("widget", api.widget_keys), ("kiosk", api.kiosk_keys), ("admin", api.admin_keys)):
+            for k in keys:
+                if k:
+                    self._kinds[k] = kind  # type: ignore[assignment]
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._kinds)
+
+    def identify(self, key: str | None) -> Principal | None:
+        """The principal for ``key``; anonymous when no keys are configured; None for a missing/unknown key."""
+        if not self._kinds:
+            return Principal("anonymous")
+        kind = self._kinds.get(key or "")
+        return Principal(kind, key_id(key or "")) if kind else None
+
+
+class RateLimiter:
+    """Token buckets keyed by string; ``per_minute <= 0`` disables limiting."""
+
+    def __init__(self, per_minute: int, max_buckets: int = 50_000) -> None:
+        self.per_minute = per_minute
+        self._rate = per_minute / 60.0
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill time)
+        self._lock = threading.Lock()
+        self._max = max_buckets
+
+    def take(self, key: str, factor: float = 1.0) -> float:
+        """Spend one token from ``key``'s bucket; 0.0 when allowed, else seconds until one is available."""
+        if self.per_minute <= 0:
+            return 0.0
+        capacity, rate = self.per_minute * factor, self._rate * factor
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (capacity, now))
+            tokens = min(capacity, tokens + (now - last) * rate)
+            if tokens < 1.0:
+                self._buckets[key] = (tokens, now)
+                return (1.0 - tokens) / rate
+            self._buckets[key] = (tokens - 1.0, now)
+            if len(self._buckets) > self._max:
+                self._prune(now)
+        return 0.0
+
+    def _prune(self, now: float) -> None:
+        # Buckets idle for a full minute are full again: forgetting them changes nothing.
+        stale = [k for k, (_, last) in self._buckets.items() if now - last > 60.0]
+        for k in stale:
+            del self._buckets[k]
+
+
+def presented_key(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None
+    return request.headers.get("x-api-key") or None
+
+
+def own_origin(scope_scheme: str, host: str) -> str:
+    scheme = "https" if scope_scheme in ("https", "wss") else "http"
+    return f"{scheme}://{host}"
+
+
+def origin_allowed(origin: str, allowed: list[str], scheme: str, host: str) -> bool:
+    """An origin is allowed when allow-listed (``*`` allows all) or when it is the server's own origin."""
+    return origin in allowed or "*" in allowed or (bool(host) and origin == own_origin(scheme, host))
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class Guard:
+    """The dependency every ``/v1`` route runs: origin check, key check, rate limits. Returns the Principal."""
+
+    def __init__(self, api: APISettings, on_limited: Callable[[str], None] | None = None) -> None:
+        self.api = api
+        self.keys = KeyRing(api)
+        self.limiter = RateLimiter(api.rate_limit_per_minute)
+        self._on_limited = on_limited
+
+    def check_origin(self, request: Request) -> str | None:
+        origin = request.headers.get("origin")
+        if origin is None:
+            return None
+        host = request.headers.get("host", "")
+        if not origin_allowed(origin, self.api.allowed_origins, request.url.scheme, host):
+            raise APIError(403, "origin_not_allowed", f"origin {origin!r} is not allowed")
+        return origin
+
+    def authenticate(self, request: Request, origin: str | None) -> Principal:
+        key = presented_key(request)
+        principal = self.keys.identify(key)
+        if principal is None:
+            message = "missing API key" if not key else "invalid API key"
+            raise APIError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+        if principal.kind == "widget" and origin is None:
+            raise APIError(403, "origin_required", "widget keys are only valid from an allowed origin")
+        return principal
+
+    def limit(self, request: Request, principal: Principal) -> None:
+        if principal.kind == "admin":
+            return
+        wait = self.limiter.take("ip:" + client_ip(request))
+        scope = "ip"
+        if not wait and principal.key_id:
+            factor = WIDGET_KEY_FACTOR if principal.kind == "widget" else 1.0
+            wait = self.limiter.take("key:" + principal.key_id, factor)
+            scope = "key"
+        if wait:
+            if self._on_limited is not None:
+                self._on_limited(scope)
+            raise APIError(
+                429,
+                "rate_limited",
+                f"too many requests; retry in {math.ceil(wait)} s",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+
+    async def __call__(self, request: Request) -> Principal:
+        origin = self.check_origin(request)
+        principal = self.authenticate(request, origin)
+        self.limit(request, principal)
+        return principal
+
+    def require_admin(self, request: Request) -> Principal:
+        """For operator endpoints (``/metrics``): admin key when keys are configured, else anonymous."""
+        principal = self.keys.identify(presented_key(request))
+        if principal is None or (self.keys.configured and principal.kind != "admin"):
+            raise APIError(
+                401, "unauthorized", "an admin key is required", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return principal

@@ -1,0 +1,229 @@
+/* 政务助手 kiosk page: large category buttons send common questions (no typing needed), the answer
+   shows its service card and QR codes, and an idle timeout (?idle=seconds, default 90) clears the
+   session and the screen for the next citizen. */
+(function () {
+  "use strict";
+
+  var params = new URLSearchParams(location.search);
+  var meta = document.querySelector('meta[name="zw-api-key"]');
+  var KEY = params.get("key") || (meta && meta.content.indexOf("{{") < 0 ? meta.content : "");
+  var REGION = params.get("region") || "";
+  var IDLE_S = Math.max(1, Number(params.get("idle")) || 90);
+  var CATEGORIES = [
+    ["居住证", "办理与签注", "居住证怎么办理？"],
+    ["公租房", "申请条件与流程", "公租房申请条件是什么？"],
+    ["社保卡", "申领、补换", "社保卡丢了怎么补办？"],
+    ["医保", "参保与报销", "医保报销需要什么材料？"],
+    ["失业保险", "失业保险金申领", "失业保险金怎么领？"],
+    ["入户", "户口迁入", "办理入户需要什么条件？"],
+    ["生育津贴", "申领与标准", "生育津贴怎么申领？"],
+    ["养老服务", "补贴与机构", "老年人可以享受哪些养老服务补贴？"]
+  ];
+
+  var $ = function (id) { return document.getElementById(id); };
+  var home = $("k-home"), result = $("k-result"), answer = $("k-answer");
+  var sessionId = "", busy = false, idleTimer = null, idleTick = null, lastActive = Date.now();
+
+  function h(tag, attrs, kids) {
+    var el = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      var v = attrs[k];
+      if (v === null || v === undefined || v === false) return;
+      if (k === "text") el.textContent = v;
+      else if (k === "class") el.className = v;
+      else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v);
+    });
+    (kids || []).forEach(function (c) {
+      if (c) el.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return el;
+  }
+  function headers() {
+    var hd = { "Content-Type": "application/json" };
+    if (KEY) hd["X-API-Key"] = KEY;
+    return hd;
+  }
+
+  CATEGORIES.forEach(function (c, i) {
+    $("k-grid").appendChild(h("button", {
+      type: "button", class: "k-cat " + (i % 2 ? "blue" : "red"), "data-testid": "kiosk-category",
+      "data-question": c[2], onclick: function () { ask(c[2]); }
+    }, [h("span", { class: "k-cat-ic", "aria-hidden": "true", text: c[0].charAt(0) }),
+      h("span", { class: "k-cat-name", text: c[0] }), h("span", { class: "k-cat-sub", text: c[1] })]));
+  });
+
+  function show(view) {
+    home.hidden = view !== "home";
+    result.hidden = view !== "result";
+    window.scrollTo(0, 0);
+  }
+
+  function stripRefs(s) { return String(s || "").replace(/\[\d{1,2}\]/g, ""); }
+
+  function paragraphs(text) {
+    return stripRefs(text).split(/\n+/).filter(function (l) { return l.trim(); })
+      .map(function (l) { return h("p", { text: l }); });
+  }
+
+  function qrBlock(j) {
+    var links = (j.qr || []).filter(function (q) { return q && q.svg && q.url; });
+    if (!links.length) {
+      var url = (j.card && j.card.online_url) || "";
+      if (!/^https?:/i.test(url)) return null;
+      return h("aside", { class: "k-qr" }, [h("h3", { text: "在线办理" }), h("p", { class: "k-url", text: url })]);
+    }
+    return h("aside", { class: "k-qr", "aria-label": "手机扫码" }, links.slice(0, 2).map(function (q) {
+      var img = h("img", { alt: "二维码：" + q.url, width: "220", height: "220" });
+      loadQr(img, q.svg);
+      return h("figure", null, [
+        img, h("figcaption", null, [h("strong", { text: "手机扫码 · " + (q.label || "在线办理") }), h("span", { class: "k-url", text: q.url })])
+      ]);
+    }));
+  }
+
+  // ``svg`` is inline markup or this server's /v1/qr URL; fetched with the key so it works when keys are on.
+  // Shown as an <img>, an SVG cannot run script even if it were tampered with.
+  function loadQr(img, svg) {
+    if (/^\s*</.test(svg)) { img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg); return; }
+    if (!/^\/[^/]/.test(svg)) return;
+    fetch(svg, { headers: headers() }).then(function (r) {
+      if (!r.ok) throw new Error(String(r.status));
+      return r.blob();
+    }).then(function (b) { img.src = URL.createObjectURL(b); })
+      .catch(function () { img.hidden = true; });
+  }
+
+  function cardBlock(card) {
+    if (!card || !card.title) return null;
+    var kids = [h("span", { class: "k-tag", text: "办事指南" }), h("h3", { text: card.title })];
+    if (card.department) kids.push(h("p", { class: "k-dept", text: card.department }));
+    (card.fields || []).forEach(function (f) {
+      if (f.items && f.items.length) {
+        kids.push(h("h4", { text: f.label }), h("ol", { class: "k-items" }, f.items.map(function (it) { return h("li", { text: it }); })));
+      } else if (f.value && f.key !== "online_url" && f.key !== "phone") {
+        kids.push(h("h4", { text: f.label }), h("p", { class: "k-val", text: f.value }));
+      }
+    });
+    if (card.phone) kids.push(h("p", { class: "k-phone", text: "咨询电话：" + card.phone }));
+    return h("article", { class: "k-card" }, kids);
+  }
+
+  function handoffBlock(ho, answerText) {
+    if (!ho) return null;
+    var dup = String(ho.message || "").trim() === stripRefs(answerText).trim();
+    return h("div", { class: "k-handoff", role: "note" }, [
+      h("h3", { text: "建议您咨询人工服务" }), ho.message && !dup ? h("p", { text: ho.message }) : null,
+      h("p", { class: "k-big" }, ["请拨打 ", h("a", { href: "tel:" + (ho.hotline || "12345"), text: ho.hotline || "12345" }), " 政务服务便民热线"]),
+      ho.department_phone ? h("p", { text: (ho.department || "主管部门") + "：" + ho.department_phone }) : null,
+      h("p", { text: "或前往服务大厅综合咨询窗口。" })
+    ]);
+  }
+
+  function clarifyBlock(cl) {
+    if (!cl || !cl.options || !cl.options.length) return null;
+    return h("div", { class: "k-clarify" }, [h("h3", { text: cl.question || "请选择您要咨询的具体事项" }),
+      h("div", { class: "k-opts" }, cl.options.map(function (o) {
+        return h("button", { type: "button", class: "k-btn", text: o.label, onclick: function () { ask(o.question || o.label); } });
+      }))]);
+  }
+
+  function sourcesBlock(cits) {
+    if (!cits || !cits.length) return null;
+    return h("div", { class: "k-sources" }, [h("h3", { text: "政策依据" }), h("ul", null, cits.map(function (c) {
+      return h("li", { class: "k-src", text: [c.title, c.doc_number, c.publish_date].filter(Boolean).join("  ") });
+    }))]);
+  }
+
+  function render(j) {
+    answer.textContent = "";
+    var full = j.full_answer && j.full_answer !== j.answer ? j.full_answer : "";
+    var text = h("div", { class: "k-text" }, paragraphs(j.answer || ""));
+    var main = h("div", { class: "k-col" }, [text]);
+    if (full) {
+      main.appendChild(h("button", { type: "button", class: "k-btn", text: "查看完整解答", onclick: function (e) {
+        text.textContent = ""; paragraphs(full).forEach(function (p) { text.appendChild(p); }); e.currentTarget.remove();
+      } }));
+    }
+    [clarifyBlock(j.clarify), handoffBlock(j.handoff, j.answer), cardBlock(j.card), sourcesBlock(j.citations)]
+      .forEach(function (b) { if (b) main.appendChild(b); });
+    var layout = h("div", { class: "k-layout" }, [main, qrBlock(j)]);
+    answer.appendChild(layout);
+  }
+
+  function fail(message, question) {
+    answer.textContent = "";
+    answer.appendChild(h("div", { class: "k-error", role: "alert" }, [
+      h("p", { text: message }),
+      h("button", { type: "button", class: "k-btn k-primary", text: "重试", onclick: function () { ask(question); } })
+    ]));
+  }
+
+  async function ask(question) {
+    if (busy) return;
+    busy = true;
+    $("k-question").textContent = question;
+    answer.textContent = "";
+    answer.setAttribute("aria-busy", "true");
+    answer.appendChild(h("div", { class: "k-loading", role: "status" }, [h("span", { class: "k-spin", "aria-hidden": "true" }), "正在为您查询，请稍候…"]));
+    show("result");
+    try {
+      var body = { question: question, channel: "kiosk", stream: false };
+      if (sessionId) body.session_id = sessionId;
+      if (REGION) body.region = REGION;
+      var res = await fetch("/v1/chat", { method: "POST", headers: headers(), body: JSON.stringify(body) });
+      if (res.status === 404 && sessionId) { sessionId = ""; busy = false; return ask(question); }
+      if (!res.ok) throw new Error(res.status === 429 ? "当前使用人数较多，请稍后再试。" : "服务暂时不可用（错误码 " + res.status + "），请稍后重试或拨打 12345。");
+      var j = await res.json();
+      sessionId = j.session_id || sessionId;
+      render(j);
+    } catch (e) {
+      fail(e && e.message && e.name === "Error" ? e.message : "暂时无法连接咨询服务，请稍后重试或拨打 12345。", question);
+    } finally {
+      busy = false;
+      answer.setAttribute("aria-busy", "false");
+      touch();
+    }
+  }
+
+  // Privacy: after IDLE_S seconds without a touch, forget the conversation (server side too).
+  function reset() {
+    if (sessionId) {
+      fetch("/v1/sessions/" + encodeURIComponent(sessionId), { method: "DELETE", headers: headers() }).catch(function () {});
+    }
+    sessionId = "";
+    answer.textContent = "";
+    $("k-question").textContent = "";
+    $("k-q").value = "";
+    show("home");
+    document.body.setAttribute("data-idle-reset", String(Date.now()));
+  }
+  function touch() {
+    lastActive = Date.now();
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(function () {
+      if (!result.hidden || $("k-q").value || sessionId) reset();
+    }, IDLE_S * 1000);
+  }
+  function tick() {
+    var left = Math.ceil(IDLE_S - (Date.now() - lastActive) / 1000);
+    $("k-idle").textContent = !result.hidden && left > 0 ? left + " 秒无操作将自动返回首页" : "";
+    var d = new Date();
+    $("k-clock").textContent = d.getFullYear() + "年" + (d.getMonth() + 1) + "月" + d.getDate() + "日 " +
+      String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+  }
+  tick();
+  idleTick = setInterval(tick, 500);
+  ["pointerdown", "keydown", "touchstart", "wheel"].forEach(function (t) {
+    document.addEventListener(t, touch, { passive: true });
+  });
+
+  $("k-back").addEventListener("click", reset);
+  $("k-search").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var q = $("k-q").value.trim();
+    if (q) ask(q);
+  });
+  window.zwKiosk = { reset: reset, idleSeconds: IDLE_S, tick: idleTick };
+  touch();
+})();

@@ -1,0 +1,546 @@
+/* 政务助手 chat panel (runs inside the widget iframe): streams answers from POST /v1/chat over SSE,
+   renders citations, service cards, clarifying choices and hand-offs, and keeps the conversation
+   in localStorage so it survives page loads. Vanilla JS, no dependencies. */
+(function () {
+  "use strict";
+
+  var params = new URLSearchParams(location.search);
+  var BASE = location.href.replace(/\/widget\/panel\.html.*$/, "");
+  var KEY = params.get("key") || "";
+  var REGION = params.get("region") || "";
+  var EMBEDDED = params.get("embed") === "1" && window.parent !== window;
+  var STORE = "zw-assistant:v1:" + REGION;
+  var PREFS = "zw-assistant:prefs";
+  var MAX_KEPT = 60;
+  var STARTERS = ["居住证怎么办理？", "公租房申请条件是什么？", "失业保险金怎么领？", "社保卡丢了怎么补办？"];
+
+  var $ = function (id) { return document.getElementById(id); };
+  var log = $("zw-log"), input = $("zw-input"), send = $("zw-send"), form = $("zw-form");
+  var state = { sessionId: "", messages: [] };
+  var busy = false, controller = null, seq = 0;
+
+  // ---- storage (may be blocked in third-party iframes: fall back to memory) ----
+  var mem = {};
+  function load(k) {
+    try { return JSON.parse(localStorage.getItem(k) || "null"); } catch (e) { return mem[k] || null; }
+  }
+  function store(k, v) {
+    try { localStorage.setItem(k, JSON.stringify(v)); } catch (e) { mem[k] = v; }
+  }
+  function save() {
+    state.messages = state.messages.slice(-MAX_KEPT);
+    store(STORE, state);
+  }
+
+  // ---- small DOM helpers ----
+  function h(tag, attrs, kids) {
+    var el = document.createElement(tag);
+    if (attrs) Object.keys(attrs).forEach(function (k) {
+      var v = attrs[k];
+      if (v === null || v === undefined || v === false) return;
+      if (k === "text") el.textContent = v;
+      else if (k === "class") el.className = v;
+      else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? "" : v);
+    });
+    (kids || []).forEach(function (c) {
+      if (c !== null && c !== undefined && c !== false) el.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return el;
+  }
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function safeUrl(u) { return /^(https?:|tel:)/i.test(u || "") ? u : ""; }
+  function icon(path) {
+    return '<svg viewBox="0 0 24 24" aria-hidden="true">' + path + "</svg>";
+  }
+  var ICON_UP = icon('<path d="M7 11v9H4v-9h3zm0 0l4-8c1.7 0 2.5 1 2.5 2.5L13 9h5.5a2 2 0 0 1 2 2.3l-1.2 7A2 2 0 0 1 17.3 20H7"/>');
+  var ICON_DOWN = icon('<path d="M17 13V4h3v9h-3zm0 0l-4 8c-1.7 0-2.5-1-2.5-2.5L11 15H5.5a2 2 0 0 1-2-2.3l1.2-7A2 2 0 0 1 6.7 4H17"/>');
+  var ICON_SPEAK = icon('<path d="M4 9v6h4l5 4V5L8 9H4zM16.5 8.5a5 5 0 0 1 0 7M19 6a8.5 8.5 0 0 1 0 12"/>');
+
+  // Answer text: escaped, one paragraph per line, **bold**, and [n] linked to source n.
+  function formatText(msg) {
+    var lines = String(msg.text || "").split(/\n+/);
+    return lines.filter(function (l) { return l.trim(); }).map(function (line) {
+      var s = esc(line).replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>");
+      s = s.replace(/\[(\d{1,2})\]/g, function (m, n) {
+        return '<a class="ref" href="#c-' + msg.id + "-" + n + '" data-ref="' + n + '" aria-label="参考来源' + n + '">[' + n + "]</a>";
+      });
+      return "<p>" + s + "</p>";
+    }).join("");
+  }
+
+  // ---- rendering ----
+  function renderWelcome() {
+    return h("div", { class: "msg bot welcome" }, [
+      h("div", { class: "bubble" }, [
+        h("p", { text: "您好！我是政务智能助手，可以为您解答政策问题、查询办事指南。" }),
+        h("p", { class: "muted", text: "您可以直接输入问题，或点击下面的常见问题：" }),
+        h("div", { class: "starters", role: "group", "aria-label": "常见问题" }, STARTERS.map(function (q) {
+          return h("button", { type: "button", class: "chip", text: q, onclick: function () { ask(q); } });
+        }))
+      ])
+    ]);
+  }
+
+  function renderCitations(msg) {
+    if (!msg.citations || !msg.citations.length) return null;
+    return h("section", { class: "sources", "aria-label": "参考来源" }, [
+      h("h3", { text: "参考来源" }),
+      h("ol", null, msg.citations.map(function (c) {
+        var url = safeUrl(c.url);
+        var meta = [c.doc_number, c.publish_date, c.department].filter(Boolean).join(" · ");
+        var titleEl = url
+          ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "src-title", text: c.title || "未命名文件" })
+          : h("span", { class: "src-title", text: c.title || "未命名文件" });
+        var status = c.status && c.status !== "现行有效" ? h("span", { class: "badge warn", text: c.status }) : null;
+        return h("li", { id: "c-" + msg.id + "-" + c.n, class: "src", "data-testid": "widget-citation" }, [
+          h("span", { class: "n", "aria-hidden": "true", text: String(c.n) }),
+          h("div", { class: "src-body" }, [
+            titleEl, status,
+            meta ? h("div", { class: "meta", text: meta }) : null,
+            c.snippet ? h("details", null, [h("summary", { text: "查看原文摘录" }), h("p", { text: c.snippet })]) : null
+          ])
+        ]);
+      }))
+    ]);
+  }
+
+  function renderCard(msg) {
+    var card = msg.card;
+    if (!card || !card.title) return null;
+    msg.checked = msg.checked || {};
+    var rows = [], lists = [];
+    (card.fields || []).forEach(function (f) {
+      if (f.items && f.items.length) lists.push(f);
+      else if (f.value && f.key !== "online_url" && f.key !== "phone") rows.push(h("div", { class: "row" }, [
+        h("dt", { text: f.label }), h("dd", { text: f.value })
+      ]));
+    });
+    var progress = h("p", { class: "progress", "aria-live": "polite" });
+    function updateProgress() {
+      var total = 0, done = 0;
+      lists.forEach(function (f) {
+        f.items.forEach(function (_, i) { total++; if (msg.checked[f.key + ":" + i]) done++; });
+      });
+      progress.textContent = total ? "已备齐 " + done + " / " + total + " 项材料" : "";
+    }
+    var fieldsets = lists.map(function (f) {
+      return h("fieldset", { class: "checklist" }, [h("legend", { text: f.label + "（可勾选已备齐的材料）" })].concat(
+        f.items.map(function (item, i) {
+          var id = "k-" + msg.id + "-" + f.key + "-" + i;
+          var box = h("input", { type: "checkbox", id: id, onchange: function () {
+            msg.checked[f.key + ":" + i] = box.checked; updateProgress(); save();
+          } });
+          box.checked = !!msg.checked[f.key + ":" + i];
+          return h("div", { class: "check" }, [box, h("label", { for: id, text: item })]);
+        })));
+    });
+    updateProgress();
+    var el;
+    var online = safeUrl(card.online_url);
+    var actions = h("div", { class: "actions" }, [
+      online ? h("a", { class: "btn primary", href: online, target: "_blank", rel: "noopener noreferrer", text: "在线办理" }) : null,
+      card.phone ? h("a", { class: "btn", href: "tel:" + card.phone.replace(/[^\d+-]/g, ""), text: "咨询电话 " + card.phone }) : null,
+      lists.length ? h("button", { type: "button", class: "btn", text: "打印材料清单", onclick: function () { printCard(el); } }) : null
+    ]);
+    el = h("article", { class: "card", "aria-label": "办事指南：" + card.title }, [
+      h("div", { class: "card-head" }, [
+        h("span", { class: "tag", text: "办事指南" }),
+        h("h3", { text: card.title }),
+        card.department ? h("p", { class: "meta", text: card.department + (card.region ? " · " + card.region : "") }) : null
+      ]),
+      rows.length ? h("dl", null, rows) : null
+    ].concat(fieldsets, [lists.length ? progress : null, actions]));
+    return el;
+  }
+
+  function printCard(el) {
+    document.body.classList.add("printing");
+    el.classList.add("print-target");
+    var done = function () {
+      document.body.classList.remove("printing");
+      el.classList.remove("print-target");
+      window.removeEventListener("afterprint", done);
+    };
+    window.addEventListener("afterprint", done);
+    window.print();
+    setTimeout(done, 1000);
+  }
+
+  function telLink(num, label, primary) {
+    var digits = String(num || "").replace(/[^\d+-]/g, "");
+    return digits ? h("a", { class: "btn" + (primary ? " primary" : ""), href: "tel:" + digits, text: label }) : null;
+  }
+
+  function renderHandoff(msg) {
+    var ho = msg.handoff;
+    if (!ho) return null;
+    var hotline = ho.hotline || "12345";
+    return h("div", { class: "handoff", role: "note", "aria-label": "人工服务" }, [
+      h("h3", { text: "建议您联系人工服务" }),
+      ho.message && ho.message.trim() !== String(msg.text).trim() ? h("p", { text: ho.message }) : null,
+      h("div", { class: "actions" }, [
+        telLink(hotline, "拨打 " + hotline + " 热线", true),
+        ho.department_phone ? telLink(ho.department_phone, (ho.department || "主管部门") + " " + ho.department_phone, false) : null
+      ]),
+      ho.channels && ho.channels.length ? h("ul", { class: "channels" }, ho.channels.map(function (c) {
+        return h("li", { text: c });
+      })) : null
+    ]);
+  }
+
+  function renderClarify(msg) {
+    var cl = msg.clarify;
+    if (!cl || !cl.options || !cl.options.length) return null;
+    return h("div", { class: "clarify", role: "group", "aria-label": cl.question || "请选择" }, [
+      cl.question && cl.question !== msg.text ? h("p", { text: cl.question }) : null,
+      h("div", { class: "opts" }, cl.options.map(function (o, i) {
+        return h("button", {
+          type: "button", class: "chip" + (msg.chosen === i ? " chosen" : ""), text: o.label,
+          disabled: msg.chosen !== undefined && msg.chosen !== null,
+          "aria-pressed": msg.chosen === i ? "true" : null,
+          onclick: function () { msg.chosen = i; update(msg); ask(o.question || o.label); }
+        });
+      }))
+    ]);
+  }
+
+  function renderFooter(msg) {
+    if (msg.status !== "done" || !msg.text) return null;
+    var kids = [];
+    if ("speechSynthesis" in window && typeof SpeechSynthesisUtterance === "function") {
+      kids.push(h("button", { type: "button", class: "mini speak", "aria-label": "朗读这条回答", onclick: function (e) {
+        speak(msg, e.currentTarget);
+      } }));
+      kids[0].innerHTML = ICON_SPEAK + "<span>朗读</span>";
+    }
+    if (msg.requestId) {
+      kids.push(h("span", { class: "fb-label", text: msg.rating ? "感谢您的反馈！" : "有帮助吗？" }));
+      ["up", "down"].forEach(function (r) {
+        var b = h("button", {
+          type: "button", class: "mini fb", "data-rating": r, "aria-pressed": msg.rating === r ? "true" : "false",
+          "aria-label": r === "up" ? "有帮助" : "没有帮助", title: r === "up" ? "有帮助" : "没有帮助",
+          disabled: !!msg.rating, onclick: function () { feedback(msg, r); }
+        });
+        b.innerHTML = r === "up" ? ICON_UP : ICON_DOWN;
+        kids.push(b);
+      });
+    }
+    return h("div", { class: "tools-row" }, kids);
+  }
+
+  function renderMsg(msg) {
+    if (msg.role === "user") {
+      return h("div", { class: "msg user", id: "m-" + msg.id }, [
+        h("span", { class: "sr", text: "我说：" }), h("div", { class: "bubble", text: msg.text })
+      ]);
+    }
+    var body = h("div", { class: "bubble" });
+    if (msg.text) body.innerHTML = formatText(msg);
+    if (msg.status === "streaming") {
+      body.appendChild(h("div", { class: "typing", role: "status" }, [
+        h("span", { class: "dots", "aria-hidden": "true" }, [h("i"), h("i"), h("i")]),
+        msg.text ? null : h("span", { class: "muted", text: "正在查找相关政策…" })
+      ]));
+    }
+    var err = null;
+    if (msg.status === "error") {
+      err = h("div", { class: "error", role: "alert" }, [
+        h("p", { text: msg.error || "服务暂时不可用，请稍后重试。" }),
+        msg.question ? h("button", { type: "button", class: "btn", text: "重试", onclick: function () { retry(msg); } }) : null
+      ]);
+    }
+    return h("div", {
+      class: "msg bot", id: "m-" + msg.id, "data-testid": "widget-answer",
+      "aria-busy": msg.status === "streaming" ? "true" : "false", "data-status": msg.status
+    }, [
+      h("span", { class: "sr", text: "助手回答：" }),
+      body, renderClarify(msg), renderCard(msg), renderHandoff(msg), renderCitations(msg), err, renderFooter(msg)
+    ]);
+  }
+
+  function renderAll() {
+    log.textContent = "";
+    if (!state.messages.length) log.appendChild(renderWelcome());
+    state.messages.forEach(function (m) { log.appendChild(renderMsg(m)); });
+    scrollDown();
+  }
+
+  function update(msg) {
+    var old = document.getElementById("m-" + msg.id);
+    var el = renderMsg(msg);
+    if (old) old.replaceWith(el); else log.appendChild(el);
+  }
+
+  var pending = null;
+  function updateSoon(msg) {
+    if (pending) return;
+    pending = requestAnimationFrame(function () { pending = null; update(msg); scrollDown(); });
+  }
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  // ---- talking to the API ----
+  function headers(extra) {
+    var hd = { "Content-Type": "application/json" };
+    if (KEY) hd["X-API-Key"] = KEY;
+    Object.keys(extra || {}).forEach(function (k) { hd[k] = extra[k]; });
+    return hd;
+  }
+
+  function friendlyError(status, body, retryAfter) {
+    var msg = body && body.error && body.error.message;
+    if (status === 429) return "当前咨询人数较多，请" + (retryAfter ? retryAfter + " 秒后" : "稍后") + "再试。";
+    if (status === 401 || status === 403) return "咨询服务暂未授权访问，请联系网站管理员。";
+    if (status === 503) return "咨询服务正在启动，请稍后重试。";
+    if (status >= 400 && status < 500 && msg) return "无法处理这个问题：" + msg;
+    return "服务暂时出现问题（错误码 " + status + "），请稍后重试。如需帮助请拨打 12345。";
+  }
+
+  function HttpError(status, message) { this.status = status; this.message = message; }
+
+  async function readSSE(res, on) {
+    var reader = res.body.getReader(), dec = new TextDecoder(), buf = "";
+    function dispatch(block) {
+      var ev = "message", data = [];
+      block.split("\n").forEach(function (line) {
+        if (!line || line[0] === ":") return;
+        var i = line.indexOf(":"), field = i < 0 ? line : line.slice(0, i);
+        var val = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
+        if (field === "event") ev = val;
+        else if (field === "data") data.push(val);
+      });
+      if (!data.length) return;
+      var payload;
+      try { payload = JSON.parse(data.join("\n")); } catch (e) { payload = { text: data.join("\n") }; }
+      on(ev, payload);
+    }
+    for (;;) {
+      var r = await reader.read();
+      if (r.done) break;
+      buf += dec.decode(r.value, { stream: true });
+      // Keep a trailing \r: it may be the first half of a \r\n split across chunks.
+      var tail = buf.slice(-1) === "\r" ? "\r" : "";
+      if (tail) buf = buf.slice(0, -1);
+      buf = buf.replace(/\r\n?/g, "\n");
+      var i;
+      while ((i = buf.indexOf("\n\n")) >= 0) { dispatch(buf.slice(0, i)); buf = buf.slice(i + 2); }
+      buf += tail;
+    }
+    buf += dec.decode();
+    if (buf.trim()) dispatch(buf.replace(/\r\n?/g, "\n"));
+  }
+
+  function applyEvent(msg, type, d) {
+    if (type === "meta") {
+      if (d.session_id) state.sessionId = d.session_id;
+      if (d.request_id) msg.requestId = d.request_id;
+    } else if (type === "delta") {
+      msg.text += d.text || "";
+    } else if (type === "citations") {
+      msg.citations = d.citations || [];
+    } else if (type === "card") {
+      msg.card = d.card || d;
+    } else if (type === "handoff") {
+      msg.handoff = d.handoff || d;
+    } else if (type === "clarify") {
+      msg.clarify = d.clarify || d;
+    } else if (type === "done") {
+      msg.answeredBy = d.answered_by || "";
+      msg.status = "done";
+    } else if (type === "error") {
+      msg.status = "error";
+      msg.error = (d.message ? "回答过程中出现问题：" + d.message : "回答过程中出现问题") + "，请重试。";
+    }
+    updateSoon(msg);
+  }
+
+  function applyFull(msg, j) {
+    if (j.session_id) state.sessionId = j.session_id;
+    msg.requestId = j.request_id || "";
+    msg.text = j.answer || "";
+    msg.citations = j.citations || [];
+    msg.card = j.card || null;
+    msg.handoff = j.handoff || null;
+    msg.clarify = j.clarify || null;
+    msg.answeredBy = j.answered_by || "";
+    msg.status = "done";
+  }
+
+  async function post(question, msg, signal) {
+    var body = { question: question, channel: "web", stream: true };
+    if (state.sessionId) body.session_id = state.sessionId;
+    if (REGION) body.region = REGION;
+    var res = await fetch(BASE + "/v1/chat", {
+      method: "POST", headers: headers({ Accept: "text/event-stream" }), body: JSON.stringify(body), signal: signal
+    });
+    if (!res.ok) {
+      var j = null;
+      try { j = await res.json(); } catch (e) { /* not JSON */ }
+      throw new HttpError(res.status, friendlyError(res.status, j, res.headers.get("Retry-After")));
+    }
+    if ((res.headers.get("content-type") || "").indexOf("text/event-stream") >= 0 && res.body) {
+      await readSSE(res, function (t, d) { applyEvent(msg, t, d); });
+    } else {
+      applyFull(msg, await res.json());
+    }
+  }
+
+  async function ask(question) {
+    question = String(question || "").trim();
+    if (!question || busy) return;
+    busy = true;
+    setBusy(true);
+    if (!state.messages.length) log.textContent = "";
+    var user = { id: ++seq + "-" + Date.now(), role: "user", text: question };
+    var bot = { id: ++seq + "-" + Date.now(), role: "bot", text: "", status: "streaming", citations: [], question: question };
+    state.messages.push(user, bot);
+    update(user); update(bot); scrollDown();
+    var ctl = controller = new AbortController();
+    try {
+      try {
+        await post(question, bot, ctl.signal);
+      } catch (e) {
+        // The server may have forgotten our session (e.g. expired): start a fresh one once.
+        if (e instanceof HttpError && e.status === 404 && state.sessionId) {
+          state.sessionId = "";
+          await post(question, bot, ctl.signal);
+        } else throw e;
+      }
+      if (bot.status === "streaming") {
+        bot.status = bot.text || bot.handoff || bot.clarify ? "done" : "error";
+        if (bot.status === "error") bot.error = "连接中断，未收到完整回答，请重试。";
+      }
+    } catch (e) {
+      if (e && e.name === "AbortError") return;
+      bot.status = "error";
+      bot.error = e instanceof HttpError ? e.message : "暂时无法连接到咨询服务，请检查网络后重试。如需帮助请拨打 12345 热线。";
+    } finally {
+      if (!ctl.signal.aborted) {
+        controller = null;
+        busy = false;
+        setBusy(false);
+        if (pending) { cancelAnimationFrame(pending); pending = null; }
+        update(bot); scrollDown(); save();
+      }
+    }
+  }
+
+  function retry(msg) {
+    var i = state.messages.indexOf(msg);
+    if (i > 0 && state.messages[i - 1].role === "user") state.messages.splice(i - 1, 2);
+    else if (i >= 0) state.messages.splice(i, 1);
+    renderAll();
+    ask(msg.question);
+  }
+
+  function feedback(msg, rating) {
+    msg.rating = rating;
+    update(msg); save();
+    fetch(BASE + "/v1/feedback", {
+      method: "POST", headers: headers(), body: JSON.stringify({ request_id: msg.requestId, rating: rating })
+    }).catch(function () { /* feedback is best effort */ });
+  }
+
+  var speaking = null;
+  function speak(msg, btn) {
+    var synth = window.speechSynthesis;
+    synth.cancel();
+    if (speaking === msg.id) { speaking = null; return; }
+    var u = new SpeechSynthesisUtterance(String(msg.text).replace(/\[\d{1,2}\]/g, ""));
+    u.lang = "zh-CN";
+    u.rate = 0.9;
+    var voice = synth.getVoices().filter(function (v) { return /^zh(-|_)?(CN)?/i.test(v.lang); })[0];
+    if (voice) u.voice = voice;
+    u.onend = u.onerror = function () { speaking = null; btn.setAttribute("aria-pressed", "false"); };
+    speaking = msg.id;
+    btn.setAttribute("aria-pressed", "true");
+    synth.speak(u);
+  }
+
+  function setBusy(on) {
+    send.disabled = on;
+    send.textContent = on ? "回答中" : "发送";
+  }
+
+  function newConversation() {
+    if (controller) { controller.abort(); controller = null; }
+    busy = false; setBusy(false);
+    if (state.sessionId) {
+      fetch(BASE + "/v1/sessions/" + encodeURIComponent(state.sessionId), { method: "DELETE", headers: headers() })
+        .catch(function () { /* best effort: the server expires sessions anyway */ });
+    }
+    state = { sessionId: "", messages: [] };
+    save(); renderAll();
+    input.focus();
+  }
+
+  // ---- preferences: large font and high contrast (persisted) ----
+  var prefs = load(PREFS) || {};
+  function applyPrefs() {
+    document.documentElement.classList.toggle("lg", !!prefs.large);
+    document.documentElement.classList.toggle("hc", !!prefs.contrast);
+    $("zw-large").setAttribute("aria-pressed", prefs.large ? "true" : "false");
+    $("zw-contrast").setAttribute("aria-pressed", prefs.contrast ? "true" : "false");
+    if (EMBEDDED) window.parent.postMessage({ type: "zw-wide", on: !!prefs.large }, "*");
+  }
+  $("zw-large").addEventListener("click", function () { prefs.large = !prefs.large; store(PREFS, prefs); applyPrefs(); });
+  $("zw-contrast").addEventListener("click", function () { prefs.contrast = !prefs.contrast; store(PREFS, prefs); applyPrefs(); });
+  $("zw-new").addEventListener("click", newConversation);
+
+  function closePanel() { if (EMBEDDED) window.parent.postMessage({ type: "zw-close" }, "*"); }
+  if (EMBEDDED) $("zw-close").addEventListener("click", closePanel);
+  else $("zw-close").hidden = true;
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape") closePanel(); });
+  window.addEventListener("message", function (e) {
+    if (e.source === window.parent && e.data && e.data.type === "zw-open") input.focus();
+  });
+
+  // ---- composer: Enter sends, Shift+Enter adds a line, IME composition is respected ----
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var q = input.value;
+    if (!q.trim() || busy) return;
+    input.value = "";
+    autosize();
+    ask(q);
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit", { cancelable: true }));
+    }
+  });
+  function autosize() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 160) + "px";
+  }
+  input.addEventListener("input", autosize);
+  log.addEventListener("click", function (e) {
+    var ref = e.target.closest && e.target.closest("a.ref");
+    if (!ref) return;
+    e.preventDefault();
+    var target = document.getElementById(ref.getAttribute("href").slice(1));
+    if (target) {
+      target.scrollIntoView({ block: "nearest", behavior: "smooth" });
+      target.classList.add("flash");
+      setTimeout(function () { target.classList.remove("flash"); }, 1600);
+    }
+  });
+
+  // ---- start: restore the conversation; an answer cut off by a page load becomes retryable ----
+  var saved = load(STORE);
+  if (saved && Array.isArray(saved.messages)) {
+    state = { sessionId: saved.sessionId || "", messages: saved.messages };
+    state.messages.forEach(function (m) {
+      if (m.status === "streaming") { m.status = "error"; m.error = "上次的回答未完成，请重试。"; }
+    });
+  }
+  seq = state.messages.length;
+  applyPrefs();
+  renderAll();
+  if (EMBEDDED) input.focus();
+})();

@@ -1,0 +1,212 @@
+"""Extractive answers: verbatim quoting, citations, validity filtering, service cards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assistant.answering import make_answerer
+from assistant.answering.cards import build_card, card_text, fields_from_chunks, question_aspects
+from assistant.answering.extractive import ExtractiveAnswerer, cut_at_sentence, merge_overlapping
+from assistant.answering.grounding import grounded_rate
+from assistant.config import Settings
+from assistant.text import strip_punct
+from assistant.types import Chunk, Hit
+
+
+def hit(doc_id: str, text: str, score: float, n: int = 0, title: str = "", **meta: Any) -> Hit:
+    m = {"doc_id": doc_id, "title": title or doc_id, "type": "faq", "status": "现行有效", **meta}
+    chunk = Chunk(
+        id=f"{doc_id}#{n}",
+        doc_id=doc_id,
+        text=text,
+        title=title or doc_id,
+        metadata=m,
+        kind=meta.get("kind", ""),
+    )
+    return Hit(chunk=chunk, score=score)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(embedder={"name": "hash"}, today="2025-06-01")
+
+
+PASSAGE = "遇到险情千万不能慌，一定要冷静沉着、果断应对。及时向110、119等电话寻求帮助，说明事发的详细地点。"
+
+
+def test_faq_answer_quotes_top_passage_and_cites_three_docs(settings: Settings) -> None:
+    hits = [
+        hit("p1", PASSAGE, 0.9),
+        hit("p2", "暴雨天气尽量减少外出。", 0.7),
+        hit("p1", PASSAGE, 0.6, n=0),
+        hit("p3", "地震时保护头部。", 0.5),
+        hit("p4", "寒潮来临注意保暖。", 0.4),
+    ]
+    ans = make_answerer(settings).answer("遇到险情怎么办", hits)
+    assert ans.answered_by == "extractive"
+    assert ans.text == PASSAGE + "[1]"
+    assert [c.doc_id for c in ans.citations] == ["p1", "p2", "p3"]
+    assert [c.n for c in ans.citations] == [1, 2, 3]
+    assert ans.citations[0].snippet == PASSAGE
+    assert grounded_rate(ans.text, [c.snippet for c in ans.citations]) == 1.0
+
+
+def test_repealed_and_expired_documents_are_never_cited(settings: Settings) -> None:
+    hits = [
+        hit("old", "旧办法规定需要十份材料。", 0.95, status="已废止", type="policy"),
+        hit("exp", "过期通知内容。", 0.9, expiry_date="2024-12-31"),
+        hit(
+            "cur",
+            "现行办法规定需要两份材料。",
+            0.5,
+            type="policy",
+            title="现行办法",
+            doc_number="京政发〔2024〕1号",
+        ),
+    ]
+    ans = ExtractiveAnswerer(settings).answer("需要几份材料", hits)
+    assert [c.doc_id for c in ans.citations] == ["cur"]
+    assert "旧办法" not in ans.text and "过期" not in ans.text
+    assert ans.text.startswith("根据《现行办法》（京政发〔2024〕1号）：")
+    assert ans.citations[0].doc_number == "京政发〔2024〕1号"
+
+
+def test_no_current_hits_hands_off(settings: Settings) -> None:
+    ans = ExtractiveAnswerer(settings).answer("问题", [hit("old", "x", 1.0, status="已废止")])
+    assert ans.answered_by == "handoff" and ans.handoff is not None and not ans.citations
+    assert "12345" in ans.text
+
+
+def test_long_document_is_assembled_from_chunks_and_cut_at_sentence_end(settings: Settings) -> None:
+    sentences = [f"第{i}句话说明了一项具体的规定内容，请市民注意。" for i in range(60)]
+    full = "".join(sentences)
+    chunks = [full[i : i + 400] for i in range(0, len(full), 340)]  # 60-char overlap like the chunker
+    store = {
+        "doc": [
+            Chunk(id=f"doc#{i}", doc_id="doc", text=t, title="doc", metadata={"type": "page"})
+            for i, t in enumerate(chunks)
+        ]
+    }
+    ans = ExtractiveAnswerer(settings, chunk_source=lambda d: store[d]).answer(
+        "规定", [hit("doc", chunks[0], 1.0, type="page")]
+    )
+    body = ans.text.removesuffix("[1]")
+    assert full.startswith(body)  # verbatim prefix of the document, overlaps removed
+    assert 600 < len(body) <= 800 and body.endswith("。")
+
+
+def test_merge_overlapping_and_cut() -> None:
+    assert merge_overlapping(["甲乙丙丁戊", "丁戊己庚"]) == "甲乙丙丁戊己庚"
+    assert cut_at_sentence("一二三。四五六。七八九。", 9) == "一二三。四五六。"
+
+
+def test_law_answer_picks_the_relevant_article(settings: Settings) -> None:
+    text = "第一条 为了规范居住证管理，制定本条例。第二条 申领居住证应当提交居民身份证和居住证明。第三条 本条例自公布之日起施行。"
+    ans = ExtractiveAnswerer(settings).answer(
+        "申领居住证要提交什么", [hit("law", text, 1.0, type="law", title="居住证暂行条例")]
+    )
+    assert "第二条" in ans.text and "第一条" not in ans.text and "第三条" not in ans.text
+
+
+GUIDE_CHUNKS = [
+    ("受理条件", "conditions", "受理条件\n年满16周岁的中国公民。"),
+    ("申请材料", "materials", "申请材料\n1. 居民身份证\n2. 户口簿\n3. 近期免冠照片"),
+    (
+        "办理时限与收费",
+        "time_fees",
+        "办理时限与收费\n法定办结时限：20(工作日)\n承诺办结时限：7(工作日)\n收费标准：不收费",
+    ),
+    (
+        "办理地点与联系方式",
+        "place_contact",
+        "办理地点与联系方式\n办理地点：广州市天河区政务服务中心\n咨询电话：020-12345678",
+    ),
+]
+
+
+def guide_hits() -> list[Hit]:
+    return [
+        hit(
+            "g1",
+            text,
+            1.0 - i * 0.1,
+            n=i,
+            title="居民身份证申领",
+            type="guide",
+            department="广州市公安局",
+            kind=kind,
+        )
+        for i, (_, kind, text) in enumerate(GUIDE_CHUNKS)
+    ]
+
+
+def test_card_fields_parsed_from_guide_chunks() -> None:
+    chunks = [h.chunk for h in guide_hits()]
+    for h, (section, _, _) in zip(chunks, GUIDE_CHUNKS, strict=True):
+        h.section = section
+    fields = fields_from_chunks(chunks)
+    assert fields["materials"] == ["居民身份证", "户口簿", "近期免冠照片"]
+    assert fields["location"] == "广州市天河区政务服务中心"
+    assert fields["consult_phone"] == "020-12345678"
+    card = build_card({"doc_id": "g1", "department": "广州市公安局"}, fields, title="居民身份证申领")
+    keys = [f.key for f in card.fields]
+    assert keys == [
+        "conditions",
+        "materials",
+        "time_limit",
+        "fees",
+        "location",
+        "phone",
+    ]  # no 流程: source lacks it
+    assert card.phone == "020-12345678"
+    assert "承诺办结时限：7(工作日)" in next(f.value for f in card.fields if f.key == "time_limit")
+
+
+def test_guide_answer_has_card_and_focuses_on_the_asked_aspect(settings: Settings) -> None:
+    ans = ExtractiveAnswerer(settings).answer("身份证要带什么材料", guide_hits())
+    assert ans.card is not None and ans.card.title == "居民身份证申领"
+    assert "居民身份证；2. 户口簿" in ans.text
+    assert "办理地点" not in ans.text  # only the asked aspect
+    assert grounded_rate(ans.text, [ans.citations[0].snippet]) == 1.0
+    overview = ExtractiveAnswerer(settings).answer("居民身份证申领", guide_hits())
+    assert "办理地点：广州市天河区政务服务中心" in overview.text and "咨询电话" in overview.text
+
+
+def test_card_from_canonical_fields_in_metadata(settings: Settings) -> None:
+    fields = {"materials": ["护照申请表"], "fees": "120元", "online_url": "https://example.gov.cn/apply"}
+    h = hit("g2", "护照办理", 1.0, type="guide", title="普通护照签发", fields=fields)
+    ans = ExtractiveAnswerer(settings).answer("护照收费多少钱", [h])
+    assert ans.card is not None and ans.card.online_url == "https://example.gov.cn/apply"
+    assert "收费：120元" in ans.text
+
+
+def test_question_aspects() -> None:
+    assert question_aspects("需要带什么材料") == ["materials"]
+    assert question_aspects("在哪里办，要多久") == ["location", "time_limit"]
+    assert card_text(build_card({}, {"fees": "免费"}), "收费吗") == ["收费：免费。"]
+
+
+def test_answer_text_is_char_f1_friendly_for_short_passages(settings: Settings) -> None:
+    ans = ExtractiveAnswerer(settings).answer("q", [hit("p", PASSAGE, 1.0)])
+    got, ref = strip_punct(ans.text), strip_punct(PASSAGE)
+    assert len(got) - len(ref) <= 1  # only the marker digit is extra
+
+
+def test_chunker_layouts_are_unwrapped(settings: Settings) -> None:
+    faq = hit("f", "问：公积金怎么提取？\n答：职工可以通过网上业务系统申请提取。", 1.0)
+    assert (
+        ExtractiveAnswerer(settings).answer("公积金提取", [faq]).text
+        == "职工可以通过网上业务系统申请提取。[1]"
+    )
+    g = hit(
+        "g",
+        "护照签发 · 申请材料\n1. 居民身份证\n2. 照片",
+        1.0,
+        type="guide",
+        title="护照签发",
+        kind="materials",
+    )
+    ans = ExtractiveAnswerer(settings).answer("护照要什么材料", [g])
+    assert ans.card is not None and ans.card.fields[0].items == ["居民身份证", "照片"]

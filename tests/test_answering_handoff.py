@@ -1,0 +1,123 @@
+"""Hand-off rules: human requests, citizen posts vs knowledge-base questions, refusal, hand-off object."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.extractive import ExtractiveAnswerer
+from assistant.answering.handoff import FEATURES, build_handoff, classify_message, confidence, should_refuse
+from assistant.answering.respond import respond
+from assistant.config import Settings
+from assistant.types import Chunk, Hit
+
+
+def hit(doc_id: str, text: str, score: float = 1.0, **meta: object) -> Hit:
+    m = {"doc_id": doc_id, "title": doc_id, "type": "faq", "status": "现行有效", **meta}
+    return Hit(
+        chunk=Chunk(id=f"{doc_id}#0", doc_id=doc_id, text=text, title=str(m["title"]), metadata=m),
+        score=score,
+    )
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(embedder={"name": "hash"}, today="2025-06-01")
+
+
+@pytest.mark.parametrize("msg", ["转人工", "我要人工客服", "能不能帮我转接人工服务？"])
+def test_explicit_request_for_a_human_always_hands_off(msg: str) -> None:
+    d = classify_message(msg)
+    assert d is not None and d.reason == "human_requested"
+
+
+POSTS = [
+    "尊敬的领导：我是A6区的居民，小区旁边的工地每天夜里施工，噪音严重扰民，多次反映至今没有解决，希望有关部门尽快处理！",
+    "投诉长乐坊四组鑫源百货旁的夜宵摊严重扰民，影响附近居民休息，请有关部门核实处理",
+    "B2区龙泉村鑫盛路周边散户请求安装路灯，并且对居住地附近道路破损情况进行修补。谢谢！",
+    "我们村的自来水建设已经三年了，现在停工，无百姓受益，恳请上级政府调查。",
+    "举报某某公司拖欠农民工工资半年，至今不给，我们已经找了劳动监察好几次。",
+]
+QUESTIONS = [
+    "住房公积金个人住房贷款逾期罚息如何计算？",
+    "如何通过12329住房公积金热线查询个人住房公积金情况？",
+    "遇到暴雨天气我该怎么办",
+    "《北京市体育行业预付式消费领域资金监管实施细则（试行）》的主要内容是什么？",
+    "我的社保卡丢了，怎么补办？",
+    "孩子在北京上小学需要准备哪些材料？",
+    "请问公租房申请需要满足哪些条件？",
+    "公司的研发费用进行资本化，目前已开始摊销，请问资本化的研发费用项目开始摊销能否申请科委鉴定？",
+]
+
+
+@pytest.mark.parametrize("post", POSTS)
+def test_citizen_posts_hand_off(post: str) -> None:
+    d = classify_message(post)
+    assert d is not None and d.reason in ("complaint", "individual_case")
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_knowledge_base_questions_do_not_hand_off(question: str) -> None:
+    assert classify_message(question) is None
+
+
+def test_complaint_reason_and_features_are_reported() -> None:
+    d = classify_message(POSTS[1])
+    assert d is not None and d.reason == "complaint" and "complaint" in d.features
+
+
+def test_feature_table_is_documented() -> None:
+    assert all(f.why and f.weight != 0 for f in FEATURES)
+
+
+def test_handoff_object_carries_hotline_board_and_department_phone(settings: Settings) -> None:
+    hits = [
+        hit(
+            "g",
+            "办理地点：天河区政务中心",
+            department="广州市公安局",
+            fields={"consult_phone": "020-83118311"},
+        )
+    ]
+    h = build_handoff("complaint", hits, settings)
+    assert h.hotline == "12345" and settings.answer.message_board in h.channels
+    assert h.department == "广州市公安局" and h.department_phone == "020-83118311"
+    assert "020-83118311" in h.message
+    h2 = build_handoff(
+        "individual_case", [hit("f", "详情请咨询，咨询电话：010-12345678。", department="医保局")], settings
+    )
+    assert h2.department_phone == "010-12345678"
+    assert build_handoff("low_confidence", hits, settings).department_phone == ""
+
+
+def test_confidence_and_refusal(settings: Settings) -> None:
+    hits = [hit("a", "住房公积金贷款逾期罚息按日计算。")]
+    assert confidence(hits, "公积金贷款逾期罚息怎么算") > 0.8
+    assert confidence(hits, "红烧肉的做法") == 0.0
+    assert confidence(hits) == 1.0 and confidence([]) == 0.0
+    assert should_refuse([], settings) and not should_refuse(hits, settings, "红烧肉的做法")  # default: off
+    strict = Settings(embedder={"name": "hash"}, answer={"min_confidence": 0.3})
+    assert should_refuse(hits, strict, "红烧肉的做法")
+    assert not should_refuse(hits, strict, "公积金贷款逾期罚息")
+
+
+def test_respond_orders_handoff_refusal_and_answer(settings: Settings) -> None:
+    answerer = ExtractiveAnswerer(settings)
+    hits = [hit("a", "住房公积金贷款逾期罚息按日计算。")]
+    post = respond(POSTS[0], hits, answerer=answerer, settings=settings)
+    assert (
+        post.answered_by == "handoff"
+        and post.handoff
+        and post.handoff.reason == "complaint"
+        and not post.answered
+    )
+    empty = respond("公积金逾期罚息", [], answerer=answerer, settings=settings)
+    assert empty.answered_by == "handoff" and empty.handoff and empty.handoff.reason == "no_knowledge"
+    assert "没有找到" in empty.text
+    ok = respond(
+        "逾期罚息怎么算", hits, answerer=answerer, settings=settings, rewritten="公积金贷款逾期罚息怎么算"
+    )
+    assert (
+        ok.answered
+        and ok.rewritten_question == "公积金贷款逾期罚息怎么算"
+        and ok.question == "逾期罚息怎么算"
+    )

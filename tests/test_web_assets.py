@@ -1,0 +1,112 @@
+"""The web routes and static assets without a browser: budget, offline-ness, hooks, key injection."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from assistant.web.routes import STATIC_DIR, router
+
+HOOKS = {
+    "widget-launcher": "embed.js",
+    "widget-input": "panel.html",
+    "widget-send": "panel.html",
+    "widget-answer": "panel.js",
+    "widget-citation": "panel.js",
+    "widget-large-font": "panel.html",
+    "kiosk-category": "kiosk.js",
+    "kiosk-answer": "kiosk.html",
+}
+
+
+def client(widget_keys: list[str] | None = None, kiosk_keys: list[str] | None = None) -> TestClient:
+    app = FastAPI()
+    api = SimpleNamespace(widget_keys=widget_keys or [], kiosk_keys=kiosk_keys or [])
+    app.state.settings = SimpleNamespace(api=api)
+    app.include_router(router)
+    return TestClient(app)
+
+
+def test_js_and_css_fit_the_60kb_gzip_budget() -> None:
+    assets = [p for p in STATIC_DIR.rglob("*") if p.suffix in (".js", ".css")]
+    assert {"embed.js", "panel.js", "panel.css", "kiosk.js", "kiosk.css"} <= {p.name for p in assets}
+    total = sum(len(gzip.compress(p.read_bytes(), 9)) for p in assets)
+    assert total < 60 * 1024, f"{total} bytes gzipped"
+
+
+def test_no_asset_reaches_outside_the_server() -> None:
+    """Intranet-safe: no CDN, web font or absolute URL to another host in any served file."""
+    pattern = re.compile(
+        r"""(?:src|href)\s*=\s*["'](?:https?:)?//|@import|url\(\s*["']?(?:https?:)?//|fonts\.googleapis"""
+    )
+    for path in STATIC_DIR.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            assert not pattern.search(text), f"{path.name} loads something from outside"
+
+
+@pytest.mark.parametrize(("hook", "filename"), sorted(HOOKS.items()))
+def test_stable_test_hooks_exist(hook: str, filename: str) -> None:
+    text = (STATIC_DIR / filename).read_text(encoding="utf-8")
+    assert re.search(r"""data-testid["']?\s*[=:,]\s*["']""" + hook + "[\"']", text), (
+        f"{hook} missing from {filename}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "media", "needle"),
+    [
+        ("/", "text/html", "XX市政务服务网"),
+        ("/demo", "text/html", 'src="/widget/embed.js"'),
+        ("/kiosk", "text/html", "请点击您要咨询的事项"),
+        ("/widget/embed.js", "text/javascript", "widget-launcher"),
+        ("/widget/panel.html", "text/html", 'role="dialog"'),
+        ("/widget/panel.css", "text/css", "@media print"),
+        ("/widget/panel.js", "text/javascript", "text/event-stream"),
+    ],
+)
+def test_pages_and_assets_are_served(url: str, media: str, needle: str) -> None:
+    res = client().get(url)
+    assert res.status_code == 200
+    assert res.headers["content-type"].startswith(media)
+    assert needle in res.text
+
+
+def test_embed_js_is_loadable_from_other_origins_and_cacheable() -> None:
+    c = client()
+    res = c.get("/widget/embed.js")
+    assert res.headers["access-control-allow-origin"] == "*"
+    again = c.get("/widget/embed.js", headers={"If-None-Match": res.headers["etag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize(
+    "bad", ["/widget/../routes.py", "/widget/%2e%2e/routes.py", "/widget/nope.js", "/widget/"]
+)
+def test_nothing_outside_static_is_served(bad: str) -> None:
+    assert client().get(bad).status_code == 404
+
+
+def test_configured_keys_are_put_into_the_pages_escaped() -> None:
+    c = client(widget_keys=['w"<key>'], kiosk_keys=["kiosk-1"])
+    demo = c.get("/").text
+    assert 'data-api-key="w&quot;&lt;key&gt;"' in demo
+    assert '<meta name="zw-api-key" content="kiosk-1">' in c.get("/kiosk").text
+    assert 'data-api-key=""' in client().get("/").text
+
+
+def test_pages_work_without_settings_on_the_app() -> None:
+    app = FastAPI()
+    app.include_router(router)
+    assert TestClient(app).get("/kiosk").status_code == 200
+
+
+def test_static_dir_is_package_data() -> None:
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    assert "web/static/**/*" in pyproject
