@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-dev index run serve test lint typecheck eval bench browser clean
+.PHONY: install install-dev index run serve test lint eval bench browser knowledge clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,8 +34,8 @@ serve: install
 	$(BIN)/python serve.py --host $(HOST) --port $(PORT)
 
 browser:                           ## Debian's Chromium for the browser tests (root only; skipped otherwise)
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
 	    || echo "warning: could not install chromium; browser tests will be skipped"; \
 	  else echo "warning: not root, cannot apt-get install chromium; browser tests will be skipped"; fi; \
 	fi
@@ -54,6 +54,11 @@ eval: index                        ## dev-set evaluations (reports under evals/r
 
 bench: index                       ## benchmarks; figures go to docs/benchmarks/
 	$(BIN)/python benchmarks/ingest_search.py
+	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/load_api.py
+
+knowledge: install                 ## re-run the converter: ../shared/data/knowledge_raw → knowledge/
+	$(BIN)/python -m assistant.ingest.convert_raw --raw ../shared/data/knowledge_raw --dev ../shared/data/dev --out knowledge
 
 clean:
 	rm -rf index .cache var evals/runs

@@ -70,6 +70,8 @@ class LLMSettings(BaseModel):
     max_tokens: int = 512
     temperature: float = 0.1
     context_tokens: int = 3000
+    mode: Literal["answer", "polish"] = "answer"  # write from the sources, or polish the extractive answer
+    threads: int = 0  # llamacpp: CPU threads (0: llama.cpp's default)
 
 
 class APISettings(BaseModel):

@@ -20,7 +20,7 @@ import numpy as np
 
 from .config import RetrievalSettings
 from .embedders import Embedder
-from .errors import IndexMissingError, InvalidInputError
+from .errors import InvalidInputError
 from .index.store import Index, open_index
 from .text import add_user_words, normalize_query, tokenize
 from .types import STATUS_REPEALED, STATUS_REVISED, Chunk, Filters, Hit

@@ -170,3 +170,21 @@ def test_tiny_random_transformers_model_is_rejected_by_grounding(tiny_model_dir:
     ans = answerer.answer("办身份证要什么材料", HITS)
     assert ans.answered_by == "llm_fallback_extractive"
     assert ans.text == SRC1 + "[1]" and ans.citations[0].doc_id == "a"
+
+
+def test_polish_mode_from_settings_keeps_supported_rewrites_and_drops_additions() -> None:
+    answerer = make_answerer(settings(mode="polish"))
+    assert isinstance(answerer, LLMAnswerer) and answerer.mode == "polish"
+    answerer.chat_model = FakeListChatModel(
+        responses=[
+            "您需要提交居民身份证、户口簿和近期免冠照片[1]。办理时限为七个工作日[1]。"
+            "另需缴纳工本费二十元[1]。",  # added fact: dropped by the grounding check
+            "请直接前往任意派出所办理，当场即可取证[1]。",  # nothing supported: extractive draft instead
+        ]
+    )
+    polished = answerer.answer("办身份证要什么材料", HITS)
+    assert polished.answered_by == "llm"
+    assert "居民身份证" in polished.text and "工本费" not in polished.text
+    assert [c.doc_id for c in polished.citations] == ["a"]
+    fallback = answerer.answer("办身份证要什么材料", HITS)
+    assert fallback.answered_by == "llm_fallback_extractive" and fallback.text == SRC1 + "[1]"

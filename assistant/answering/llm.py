@@ -120,6 +120,7 @@ def _llamacpp(s: LLMSettings) -> Any:
             n_ctx=s.context_tokens + s.max_tokens + 256,
             max_tokens=s.max_tokens,
             temperature=s.temperature,
+            n_threads=s.threads or None,
             verbose=False,
         )
     except ImportError as exc:
@@ -221,8 +222,11 @@ class LLMAnswerer:
             return self.fallback.answer(question, hits, channel=channel)
         budget = max(200, self.settings.llm.context_tokens - 400)  # room for instructions and question
         sources = select_sources(hits, budget, self.count_tokens)
+        draft: Answer | None = None
         if self.mode == "polish":
             draft = self.fallback.answer(question, hits, channel=channel)
+            if draft.answered_by != "extractive":
+                return draft  # nothing to polish (e.g. no usable document)
             pairs = polish_messages(question, sources, draft.text)
         else:
             pairs = answer_messages(question, sources)
@@ -230,15 +234,27 @@ class LLMAnswerer:
             raw = self.generate(pairs)
         except UpstreamError:
             return self._fallback(question, hits, channel)
-        return self._checked(question, hits, sources, raw, channel)
+        return self._checked(question, hits, sources, raw, channel, draft)
 
     def _checked(
-        self, question: str, hits: list[Hit], sources: list[Source], raw: str, channel: str
+        self,
+        question: str,
+        hits: list[Hit],
+        sources: list[Source],
+        raw: str,
+        channel: str,
+        draft: Answer | None = None,
     ) -> Answer:
         by_n = {s.n: s for s in sources}
+        texts = {n: s.text for n, s in by_n.items()}
+        if draft is not None:
+            # The draft quotes its document verbatim, possibly beyond the chunk shown as source n
+            # (a guide's other sections), so a polished sentence may lean on the draft's text too.
+            drafted = {c.doc_id for c in draft.citations}
+            texts = {n: t + "\n" + draft.text if by_n[n].hit.doc_id in drafted else t for n, t in texts.items()}
         report = check(
             raw,
-            {n: s.text for n, s in by_n.items()},
+            texts,
             threshold=self.settings.answer.grounding_threshold,
             require_markers=True,
         )
@@ -250,8 +266,8 @@ class LLMAnswerer:
         text = "".join(s.text for s in kept).strip()
         cited = sorted({n for s in kept for n in markers(s.text)})
         citations: list[Citation] = [make_citation(n, by_n[n].hit) for n in cited if n in by_n]
-        ans = Answer(text=text, answered_by="llm", citations=citations, question=question, hits=hits)
-        return ans
+        card = draft.card if draft is not None else None
+        return Answer(text=text, answered_by="llm", citations=citations, card=card, question=question, hits=hits)
 
     def _fallback(self, question: str, hits: list[Hit], channel: str) -> Answer:
         ans = self.fallback.answer(question, hits, channel=channel)
@@ -266,4 +282,4 @@ class LLMAnswerer:
 
 @register("llm")
 def _factory(settings: Settings, chunk_source: ChunkSource | None = None) -> LLMAnswerer:
-    return LLMAnswerer(settings, chunk_source)
+    return LLMAnswerer(settings, chunk_source, mode=settings.llm.mode)

@@ -29,13 +29,12 @@ class FaissIndex:
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 1
+        index: Any
         if len(vectors) <= exact_max:
-            index = faiss.IndexFlatIP(dim)
-            kind = "flat"
+            index, kind = faiss.IndexFlatIP(dim), "flat"
         else:
-            index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            index, kind = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT), "hnsw"
             index.hnsw.efConstruction = 80
-            kind = "hnsw"
         if len(vectors):
             index.add(vectors)
         if kind == "hnsw":
@@ -60,7 +59,7 @@ class FaissIndex:
     def load(cls, path: Path, kind: str) -> FaissIndex:
         import faiss
 
-        index = faiss.read_index(str(path))
+        index: Any = faiss.read_index(str(path))
         if kind == "hnsw":
             index.hnsw.efSearch = 128
         return cls(index, kind)
