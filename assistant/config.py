@@ -45,7 +45,8 @@ class RetrievalSettings(BaseModel):
     reranker: str = ""  # local CrossEncoder folder; empty: no reranking
     rerank_candidates: int = 20
     include_expired: bool = False
-    exact_index_max: int = 200_000  # above this many chunks use HNSW
+    dense_query_chars: int = 256  # longer messages are cut for the query embedding (latency); BM25 sees all
+    exact_index_max: int = 200_000  # above this many chunks use IVF (approximate)
 
 
 class AnswerSettings(BaseModel):
@@ -53,7 +54,7 @@ class AnswerSettings(BaseModel):
 
     answerer: str = "extractive"  # registry key: extractive | llm
     min_confidence: float = 0.0  # below: hand off (calibrated in docs/answering.md)
-    max_citations: int = 3
+    max_citations: int = 5  # [1] is the quoted source; the rest are the next best documents (参考来源)
     hotline: str = "12345"
     message_board: str = "12345 政务服务便民热线网上留言板"
     grounding_threshold: float = 0.5

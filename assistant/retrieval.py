@@ -159,7 +159,7 @@ class HybridRetriever:
         if len(index) == 0:
             return []
 
-        qvec = self.embedder.embed_query(q)
+        qvec = self.embedder.embed_query(q[: s.dense_query_chars])
         d_ids, _ = index.dense.search(qvec, s.dense_candidates)
         k_ids, _ = index.keyword.search(tokenize(expand_query(q, self.synonyms)), s.keyword_candidates)
         cand = np.unique(np.concatenate([d_ids, k_ids]))

@@ -107,16 +107,18 @@ def test_bm25_ranks_matching_chunk_first() -> None:
     assert bm.search(["不存在"], k=3)[0].size == 0
 
 
-def test_hnsw_above_threshold(tmp_path: Path) -> None:
-    vecs = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+def test_ivf_above_threshold(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((20, 16)).astype(np.float32)
+    vecs = centres[rng.integers(0, 20, 2000)] + 0.3 * rng.standard_normal((2000, 16)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     from assistant.index.vectors import FaissIndex
 
-    flat = FaissIndex.build(vecs, exact_max=1000)
-    hnsw = FaissIndex.build(vecs, exact_max=100)
-    assert (flat.kind, hnsw.kind) == ("flat", "hnsw")
+    flat = FaissIndex.build(vecs, exact_max=5000)
+    ivf = FaissIndex.build(vecs, exact_max=100)
+    assert (flat.kind, ivf.kind) == ("flat", "ivf")
     ids_f, _ = flat.search(vecs[7], 10)
-    ids_h, _ = hnsw.search(vecs[7], 10)
+    ids_h, _ = ivf.search(vecs[7], 10)
     assert ids_f[0] == ids_h[0] == 7
     assert len(set(ids_f) & set(ids_h)) >= 8
     assert store.FORMAT_VERSION == 1
