@@ -160,8 +160,9 @@ class HybridRetriever:
             return []
 
         qvec = self.embedder.embed_query(q[: s.dense_query_chars])
+        kw_tokens = tokenize(expand_query(q, self.synonyms))
         d_ids, _ = index.dense.search(qvec, s.dense_candidates)
-        k_ids, _ = index.keyword.search(tokenize(expand_query(q, self.synonyms)), s.keyword_candidates)
+        k_ids, _ = index.keyword.search(kw_tokens, s.keyword_candidates)
         cand = np.unique(np.concatenate([d_ids, k_ids]))
         if not include_old:
             cand = cand[state.valid_until[cand]]
@@ -172,7 +173,6 @@ class HybridRetriever:
         if cand.size == 0:
             return []
         dense = np.asarray(index.vectors[cand]) @ qvec
-        kw_tokens = tokenize(expand_query(q, self.synonyms))
         kw = _bm25_rows(index, kw_tokens, cand)
         fused = self._fuse(dense, kw)
         if filters.region:
