@@ -3,38 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from _api_support import build_api_index, parse_sse
+from web_fixtures import serve_py
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[1]
 KEY = "kiosk-test-key"
 QUESTION = "办理普通护照需要什么材料？"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("server")
     index_dir = build_api_index(tmp)
-    port = free_port()
     env = {
-        **os.environ,
         "ASSISTANT_INDEX_DIR": str(index_dir),
         "ASSISTANT_KNOWLEDGE_DIR": str(tmp / "knowledge"),
         "ASSISTANT_CACHE_DIR": str(tmp / "cache"),
@@ -44,36 +30,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "ASSISTANT_API__SESSION_DB": str(tmp / "sessions.sqlite3"),
         "ASSISTANT_API__KIOSK_KEYS": json.dumps([KEY]),
     }
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "serve.py", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError((tmp / "server.log").read_text())
-            try:
-                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("server did not become ready: " + (tmp / "server.log").read_text())
+    with serve_py(env, startup_timeout_s=60) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_health_and_auth_on_the_real_server(server: str) -> None:
