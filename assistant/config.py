@@ -42,6 +42,7 @@ class RetrievalSettings(BaseModel):
     dense_weight: float = 0.8
     keyword_weight: float = 0.2
     fusion: Literal["weighted", "rrf", "dense", "keyword"] = "weighted"
+    title_weight: float = 0.0  # bonus × share of the query's words found in the chunk's title
     reranker: str = ""  # local CrossEncoder folder; empty: no reranking
     rerank_candidates: int = 20
     include_expired: bool = False

@@ -175,6 +175,12 @@ class HybridRetriever:
         dense = np.asarray(index.vectors[cand]) @ qvec
         kw = _bm25_rows(index, kw_tokens, cand)
         fused = self._fuse(dense, kw)
+        if s.title_weight:
+            words = [t for t in kw_tokens if not t.startswith("#") and len(t) >= 2]
+            if words:
+                fused = fused + s.title_weight * np.array(
+                    [sum(w in index.chunks[i].title for w in words) / len(words) for i in cand], dtype=np.float32
+                )
         if filters.region:
             fused = fused + 0.05 * (state.region[cand] == filters.region)
         order = np.argsort(-fused, kind="stable")

@@ -121,3 +121,15 @@ def test_respond_orders_handoff_refusal_and_answer(settings: Settings) -> None:
         and ok.rewritten_question == "公积金贷款逾期罚息怎么算"
         and ok.question == "逾期罚息怎么算"
     )
+
+
+def test_handoff_names_a_department_only_for_on_topic_hits() -> None:
+    from assistant.answering.respond import on_topic
+    from assistant.types import Chunk, Hit
+
+    def h(title: str) -> Hit:
+        return Hit(chunk=Chunk(id=f"{title}#0", doc_id=title, text=title, title=title), score=0.5)
+
+    hits = [h("渔业船舶登记"), h("社会保障卡补领")]
+    assert [x.doc_id for x in on_topic("我家楼下餐馆噪音扰民，多次反映至今没有解决", hits)] == []
+    assert [x.doc_id for x in on_topic("我的社会保障卡丢了，单位一直拖着不给补办，请领导督促", hits)] == ["社会保障卡补领"]

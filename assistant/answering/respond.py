@@ -8,7 +8,18 @@ from assistant.answering.base import Answerer, current_hits, today_iso
 from assistant.answering.handoff import build_handoff, classify_message, confidence, should_refuse
 from assistant.config import Settings
 from assistant.conversation import clarify
+from assistant.text import tokenize
 from assistant.types import Answer, Clarify, Hit
+
+
+def on_topic(question: str, hits: Sequence[Hit]) -> list[Hit]:
+    """Hits whose title shares a word with the message: only their department's phone is worth offering.
+
+    A complaint about restaurant noise retrieves *something*; without this check the hand-off would
+    name whichever department that something belongs to.
+    """
+    words = {t for t in tokenize(question, ngrams=False) if len(t) >= 2}
+    return [h for h in hits if words & set(tokenize(h.chunk.title, ngrams=False))]
 
 
 def clarify_text(c: Clarify) -> str:
@@ -37,7 +48,7 @@ def respond(
     base = {"question": question, "rewritten_question": q, "confidence": conf, "hits": list(valid)}
     decision = classify_message(question)
     if decision is not None:
-        handoff = build_handoff(decision.reason, valid, settings)
+        handoff = build_handoff(decision.reason, on_topic(question, valid), settings)
         return Answer(text=handoff.message, answered_by="handoff", handoff=handoff, **base)  # type: ignore[arg-type]
     if should_refuse(valid, settings, q):
         handoff = build_handoff("low_confidence" if valid else "no_knowledge", valid, settings)
