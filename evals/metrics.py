@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
+from assistant.answering.grounding import bigrams as source_bigrams
 from assistant.text import normalize, split_sentences, strip_punct
 
 RETRIEVAL_KEYS = ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10")
@@ -162,11 +163,8 @@ def rouge_l(prediction: str, reference: str) -> float:
 
 
 def bigrams(text: str) -> set[str]:
-    """Set of character bigrams of the cleaned text (a single character counts as its own 'bigram')."""
-    chars = _chars(text)
-    if len(chars) == 1:
-        return {chars}
-    return {chars[i : i + 2] for i in range(len(chars) - 1)}
+    """Character bigrams of the normalised text, as the answerer's grounding check counts them."""
+    return source_bigrams(_CITATION_MARK.sub("", normalize(text)))
 
 
 def bigram_support(sentence: str, support: str | set[str]) -> float:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.answering.grounding import check
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.types import Answer, Document, Hit, Turn
@@ -155,14 +156,9 @@ def grounding_counts(answer: Answer) -> tuple[int, int]:
     """(supported, checked) sentences of an answer against the text it cites, at ``GROUNDED_THRESHOLD``.
 
     Uses the answering module's marker-aware check (a sentence carrying ``[n]`` is checked against
-    source n only) when it is installed, else ``metrics.grounded_counts`` against all cited text.
+    source n only), at the stricter evaluation threshold.
     """
-    sources = _cited_texts(answer)
-    try:
-        from assistant.answering.grounding import check
-    except ImportError:
-        return m.grounded_counts(answer.text, list(sources.values()), GROUNDED_THRESHOLD)
-    report = check(answer.text, sources, threshold=GROUNDED_THRESHOLD)
+    report = check(answer.text, _cited_texts(answer), threshold=GROUNDED_THRESHOLD)
     checked = report.checked
     return sum(1 for s in checked if s.supported), len(checked)
 

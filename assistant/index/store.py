@@ -14,7 +14,6 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -155,13 +154,3 @@ def _cleanup(index_dir: Path, keep: str) -> None:
     for old in index_dir.glob("gen-*"):
         if old.name != keep:
             shutil.rmtree(old, ignore_errors=True)
-
-
-def index_summary(index: Index) -> dict[str, Any]:
-    return {
-        "path": str(index.path),
-        "embedder": index.manifest.embedder,
-        "chunks": len(index.chunks),
-        "documents": len(index.manifest.documents),
-        "vector_index": index.manifest.vector_index,
-    }
