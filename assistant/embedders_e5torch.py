@@ -285,12 +285,8 @@ class _Encoder:
     def mean_pool(self, windows: Sequence[Sequence[int]]) -> np.ndarray:
         """Mean of the final hidden states over each window's tokens; ``(len(windows), H)`` float32."""
         torch, F = self.torch, self.torch.nn.functional
-        B, T, H = len(windows), max(len(w) for w in windows), self.H
-        ids = np.full((B, T), self.pad, dtype=np.int64)
-        mask = np.zeros((B, T), dtype=bool)
-        for i, w in enumerate(windows):
-            ids[i, : len(w)] = w
-            mask[i, : len(w)] = True
+        ids, mask = pad_batch(windows, self.pad)
+        (B, T), H = ids.shape, self.H
         keep = torch.from_numpy(mask)
         attn_mask = None if mask.all() else keep[:, None, None, :]
         with torch.inference_mode():
@@ -311,6 +307,16 @@ class _Encoder:
             weights = keep.to(torch.float32).unsqueeze(-1)
             pooled = (x.view(B, T, H).float() * weights).sum(1) / weights.sum(1)
         return pooled.numpy()
+
+
+def pad_batch(seqs: Sequence[Sequence[int]], pad: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids right-padded with ``pad`` to the longest sequence ``(B, T)``, and the mask of real tokens."""
+    ids = np.full((len(seqs), max(len(s) for s in seqs)), pad, dtype=np.int64)
+    mask = np.zeros(ids.shape, dtype=bool)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = s
+        mask[i, : len(s)] = True
+    return ids, mask
 
 
 def _resolve_precision(torch: Any, precision: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..embedders_e5torch import E5Image, dequantize_q4
+from ..embedders_e5torch import E5Image, dequantize_q4, pad_batch
 from .adapter import bitfit_names
 
 try:
@@ -75,12 +75,8 @@ class TunableE5(nn.Module):  # type: ignore[misc,valid-type]
 
     def forward(self, seqs: Sequence[Sequence[int]]) -> Any:
         """L2-normalised mean-pooled embeddings of token-id sequences (each with ``<s>``/``</s>``)."""
-        B, T, H = len(seqs), max(len(s) for s in seqs), self.H
-        ids = np.full((B, T), self.pad, dtype=np.int64)
-        mask = np.zeros((B, T), dtype=bool)
-        for i, s in enumerate(seqs):
-            ids[i, : len(s)] = s
-            mask[i, : len(s)] = True
+        ids, mask = pad_batch(seqs, self.pad)
+        (B, T), H = ids.shape, self.H
         uniq, inverse = np.unique(ids, return_inverse=True)
         pos, type0 = self.get_buffer("pos"), self.get_buffer("type0")
         x = torch.from_numpy(dequantize_q4(self.word_blocks[uniq]))[torch.from_numpy(inverse.reshape(B, T))]
