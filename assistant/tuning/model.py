@@ -16,20 +16,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
 
-from ..embedders_e5torch import E5Image, dequantize_q4, pad_batch
+from ..embedders_e5torch import E5Image, dequantize_q4, embed_tokens, pad_batch
 from .adapter import bitfit_names
 
-try:
-    import torch
-    from torch import nn
-    from torch.nn import functional as F
-except ImportError:  # pragma: no cover - the module is only imported when training
-    torch = None  # type: ignore[assignment]
-    nn = Any  # type: ignore[assignment,misc]
 
-
-class TunableE5(nn.Module):  # type: ignore[misc,valid-type]
+class TunableE5(nn.Module):
     """e5-small with every BitFit tensor as an ``nn.Parameter`` named like the image tensor (``.`` → ``__``)."""
 
     LINEARS = ("q", "k", "v", "ao", "fi", "fo")
@@ -77,9 +72,8 @@ class TunableE5(nn.Module):  # type: ignore[misc,valid-type]
         """L2-normalised mean-pooled embeddings of token-id sequences (each with ``<s>``/``</s>``)."""
         ids, mask = pad_batch(seqs, self.pad)
         (B, T), H = ids.shape, self.H
-        uniq, inverse = np.unique(ids, return_inverse=True)
         pos, type0 = self.get_buffer("pos"), self.get_buffer("type0")
-        x = torch.from_numpy(dequantize_q4(self.word_blocks[uniq]))[torch.from_numpy(inverse.reshape(B, T))]
+        x = embed_tokens(self.word_blocks, ids)
         x = F.layer_norm(x + pos[:T] + type0, (H,), self.p("emb.ln.w"), self.p("emb.ln.b"), self.eps)
         keep = torch.from_numpy(mask)
         attn_mask = keep[:, None, None, :]

@@ -11,7 +11,6 @@ never seen, and the figure that decides whether an adapter ships.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
@@ -23,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..embedders_e5torch import E5Image, E5Tokenizer, default_model_path
+from ..embedders_e5torch import E5Image, E5Tokenizer, default_model_path, length_batches
 from ..errors import ConfigError
 from .adapter import Adapter
 
@@ -51,34 +50,23 @@ class Pair:
     group: str  # department: the unit held out by ``lodo``
 
 
-def load_pairs(dataset: Path, corpus: Path) -> tuple[list[Pair], list[str]]:
-    """Questions with their first gold passage, and every passage text (the retrieval corpus)."""
-    passages: list[str] = []
-    index: dict[str, int] = {}
-    for n, line in enumerate(Path(corpus).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            index[str(row["id"])] = len(passages)
-            passages.append(str(row["text"]))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{corpus}:{n}: not a passage row ({exc})") from exc
-    pairs: list[Pair] = []
-    for n, line in enumerate(Path(dataset).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            gold = [index[g] for g in row.get("gold_passage_ids", []) if g in index]
-            question = str(row["question"])
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{dataset}:{n}: not a question row ({exc})") from exc
-        if gold and question.strip():
-            pairs.append(Pair(question, gold[0], str(row.get("department") or "")))
+def load_pairs(dataset: Path, corpus: Path, warn: Log = print) -> tuple[list[Pair], list[str]]:
+    """Questions with their first gold passage, and every passage text (the retrieval corpus).
+
+    Reads the evaluation file formats with ``evals.dataset`` (same validation, same warnings).
+    """
+    from evals.dataset import load_corpus, load_dataset
+
+    docs = load_corpus([Path(corpus)], warn)
+    index = {d.id: i for i, d in enumerate(docs)}
+    pairs = [
+        Pair(row.question, index[gold[0]], row.department)
+        for row in load_dataset(Path(dataset), warn)
+        if (gold := [g for g in row.gold if g in index])
+    ]
     if not pairs:
         raise ConfigError(f"no question in {dataset} has a gold passage in {corpus}")
-    return pairs, passages
+    return pairs, [d.text for d in docs]
 
 
 class Tuner:
@@ -155,16 +143,9 @@ class Tuner:
     def embed(self, model: Any, seqs: Sequence[Sequence[int]], batch_tokens: int = 8192) -> np.ndarray:
         torch = self.torch
         out = np.zeros((len(seqs), model.H), dtype=np.float32)
-        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
-        batches: list[list[int]] = []
-        for i in order:
-            if batches and (len(batches[-1]) + 1) * len(seqs[i]) <= batch_tokens:
-                batches[-1].append(i)
-            else:
-                batches.append([i])
         model.eval()
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-            for batch in batches:
+            for batch in length_batches([len(s) for s in seqs], batch_tokens):
                 out[batch] = model([seqs[i] for i in batch]).float().numpy()
         return out
 
