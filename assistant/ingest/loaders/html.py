@@ -165,11 +165,16 @@ def html_to_text(html: str) -> tuple[str, str]:
 
 def load_html(path: Path, root: Path) -> list[Document]:
     """One ``page`` Document per HTML file."""
+    title, text = html_to_text(read_text(path))
+    return page_document(path, root, title, text, "no text content found in HTML")
+
+
+def page_document(path: Path, root: Path, title: str, text: str, empty: str) -> list[Document]:
+    """The one ``page`` Document of an extracted file (HTML, PDF, DOCX); ``empty`` is the error when it has no text."""
     from ...errors import LoaderError
 
-    title, text = html_to_text(read_text(path))
     if not text.strip():
-        raise LoaderError(str(path), "no text content found in HTML")
+        raise LoaderError(str(path), empty)
     rel = path.relative_to(root)
     return [
         Document(

@@ -7,25 +7,7 @@ from pathlib import Path
 
 from ...errors import LoaderError
 from ...types import Document
-from .common import derived_id
-from .html import clean_lines
-from .markdown import sections_from_headings
-
-
-def _page_document(path: Path, root: Path, title: str, text: str) -> list[Document]:
-    if not text.strip():
-        raise LoaderError(str(path), "no extractable text")
-    rel = path.relative_to(root)
-    return [
-        Document(
-            id=derived_id(rel),
-            title=title or path.stem,
-            type="page",
-            text=text,
-            source=rel.as_posix(),
-            sections=sections_from_headings(text),
-        )
-    ]
+from .html import clean_lines, page_document
 
 
 def load_pdf(path: Path, root: Path) -> list[Document]:
@@ -43,7 +25,7 @@ def load_pdf(path: Path, root: Path) -> list[Document]:
     # pypdf splits Chinese lines mid-sentence; join lines that do not end a sentence
     text = clean_lines("\n".join(pages))
     text = re.sub(r"(?<![。！？；：:.!?;])\n(?![（(]?[一二三四五六七八九十\d]+[、.．)）]|第)", "", text)
-    return _page_document(path, root, title, text)
+    return page_document(path, root, title, text, "no extractable text")
 
 
 def load_docx(path: Path, root: Path) -> list[Document]:
@@ -73,4 +55,4 @@ def load_docx(path: Path, root: Path) -> list[Document]:
     title = (d.core_properties.title or "").strip()
     if not title and lines and lines[0].startswith("## "):
         title = lines[0][3:]
-    return _page_document(path, root, title, "\n".join(lines))
+    return page_document(path, root, title, "\n".join(lines), "no extractable text")
