@@ -86,9 +86,14 @@ def _minmax(x: np.ndarray) -> np.ndarray:
 @dataclass
 class _Loaded:
     index: Index
-    valid_until: np.ndarray  # per chunk: True when current (not repealed/expired/superseded)
+    in_force: np.ndarray  # per chunk: False when its document is repealed or superseded
+    expiry: np.ndarray  # per chunk: the document's ISO expiry date, "" when open-ended
     region: np.ndarray
     doc_rows: dict[str, list[int]]
+
+    def current(self, today: str) -> np.ndarray:
+        """Per chunk: True when its document is in force on ``today`` (ISO date)."""
+        return self.in_force & ((self.expiry == "") | (self.expiry >= today))
 
 
 class HybridRetriever:
@@ -141,7 +146,8 @@ class HybridRetriever:
             for row, c in enumerate(index.chunks):
                 doc_rows.setdefault(c.doc_id, []).append(row)
             regions = np.array([c.metadata.get("region", "") for c in index.chunks])
-            self._state = _Loaded(index, _currency(index.chunks, self.today), regions, doc_rows)
+            in_force, expiry = _validity(index.chunks)
+            self._state = _Loaded(index, in_force, expiry, regions, doc_rows)
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         if not query or not query.strip():
@@ -165,7 +171,9 @@ class HybridRetriever:
         k_ids, _ = index.keyword.search(kw_tokens, s.keyword_candidates)
         cand = np.unique(np.concatenate([d_ids, k_ids]))
         if not include_old:
-            cand = cand[state.valid_until[cand]]
+            # the date is read per search: a server left running past an expiry date stops citing it
+            today = filters.today or self.today or date.today().isoformat()
+            cand = cand[state.current(today)[cand]]
         if filters.types:
             cand = np.array([i for i in cand if index.chunks[i].metadata.get("type") in filters.types], dtype=np.int64)
         if filters.department:
@@ -231,17 +239,11 @@ def _bm25_rows(index: Index, tokens: Sequence[str], rows: np.ndarray) -> np.ndar
     return np.asarray(sub[rows].sum(axis=1)).ravel().astype(np.float32)
 
 
-def _currency(chunks: Sequence[Chunk], today: str) -> np.ndarray:
-    """True for chunks of documents that are in force today (not repealed, revised or expired)."""
-    today = today or date.today().isoformat()
-    ok = np.ones(len(chunks), dtype=bool)
-    for i, c in enumerate(chunks):
-        m = c.metadata
-        status = m.get("status", "")
-        expiry = m.get("expiry_date", "")
-        if status in (STATUS_REPEALED, STATUS_REVISED) or (expiry and expiry < today):
-            ok[i] = False
-    return ok
+def _validity(chunks: Sequence[Chunk]) -> tuple[np.ndarray, np.ndarray]:
+    """Per chunk: not repealed or superseded; and the expiry date ("" when none)."""
+    in_force = np.array([c.metadata.get("status", "") not in (STATUS_REPEALED, STATUS_REVISED) for c in chunks], dtype=bool)
+    expiry = np.array([str(c.metadata.get("expiry_date", "") or "") for c in chunks], dtype=str)
+    return in_force, expiry
 
 
 def _alias_table(chunks: Sequence[Chunk]) -> dict[str, list[str]]:

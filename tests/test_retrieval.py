@@ -55,3 +55,14 @@ def test_synonyms_expand_colloquial_terms() -> None:
     assert "公共租赁住房" in expand_query("公租房怎么申请", table)
     assert "居住证申领" in expand_query("居住证办理要多久", table)
     assert expand_query("天气", table) == "天气"
+
+
+def test_validity_follows_the_date_of_each_search(mini_settings: Settings) -> None:
+    r = _retriever(mini_settings)
+    expiring = {c.doc_id for c in r.index.chunks if c.metadata.get("expiry_date") == "2029-07-28"}
+    assert expiring, "the mini knowledge base should contain a policy that expires on 2029-07-28"
+    title = next(c.title for c in r.index.chunks if c.doc_id in expiring)
+    assert {h.doc_id for h in r.search(title, k=10, filters=Filters(today="2029-07-28"))} & expiring
+    assert not {h.doc_id for h in r.search(title, k=10, filters=Filters(today="2029-07-29"))} & expiring
+    # no date in the filters: the retriever's own date (the settings' ``today``) decides
+    assert {h.doc_id for h in r.search(title, k=10)} & expiring
