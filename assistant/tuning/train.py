@@ -41,6 +41,9 @@ class TrainConfig:
     max_passage_tokens: int = 256
     seed: int = 0
     threads: int = 0
+    hard_negatives: int = 0  # mined negatives added per question (0: in-batch negatives only)
+    negative_from: int = 2  # mine from these ranks of the base model's non-gold passages: skipping the
+    negative_to: int = 30  # very top leaves room for near-duplicates that are not really wrong
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,26 @@ class Tuner:
     def new_model(self) -> Any:
         return self.model_cls(self.image, self.config.method, self.config.rank, 2.0 * self.config.rank)
 
-    def train(self, model: Any, rows: Sequence[int]) -> Any:
+    def mine(self, rows: Sequence[int], q_vecs: np.ndarray, p_vecs: np.ndarray) -> dict[int, list[int]]:
+        """Hard-negative candidates per training row: the base model's most similar wrong passages.
+
+        Only passages that are gold for some training row are candidates, so a held-out
+        department's passages never leak into training. ``q_vecs`` holds one row per pair.
+        """
+        cfg = self.config
+        pool = np.array(sorted({self.pairs[i].passage for i in rows}))
+        sims = q_vecs[list(rows)] @ p_vecs[pool].T
+        order = np.argsort(-sims, axis=1)
+        out: dict[int, list[int]] = {}
+        for k, i in enumerate(rows):
+            ranked = [
+                int(pool[j]) for j in order[k, : cfg.negative_to + 1] if pool[j] != self.pairs[i].passage
+            ]
+            out[i] = ranked[cfg.negative_from : cfg.negative_to]
+        return out
+
+    def train(self, model: Any, rows: Sequence[int], negatives: dict[int, list[int]] | None = None) -> Any:
+        """Fine-tune ``model`` on ``rows``; ``negatives`` (from ``mine``) adds hard negatives per question."""
         torch, cfg = self.torch, self.config
         F = torch.nn.functional
         rng = random.Random(cfg.seed)
@@ -122,7 +144,17 @@ class Tuner:
             for b in range(0, len(order), cfg.batch_size):
                 batch = order[b : b + cfg.batch_size]
                 gold = [self.pairs[i].passage for i in batch]
-                cols = sorted(set(gold))  # a passage shared by two questions is one column, not a negative
+                extra = (
+                    [
+                        n
+                        for i in batch
+                        for n in rng.sample(negatives[i], min(cfg.hard_negatives, len(negatives[i])))
+                    ]
+                    if negatives and cfg.hard_negatives
+                    else []
+                )
+                # a passage shared by two questions is one column, never its own negative
+                cols = sorted({*gold, *extra})
                 col = {p: j for j, p in enumerate(cols)}
                 with torch.autocast("cpu", dtype=torch.bfloat16):
                     q = model([self.q_ids[i] for i in batch])
@@ -192,7 +224,8 @@ def lodo(tuner: Tuner, min_fold: int = 50, only: Sequence[str] = ()) -> dict[str
         held = set(test)
         train_rows = [i for i in range(len(tuner.pairs)) if i not in held]
         tuner.log(f"fold {name}: train {len(train_rows)}, held out {len(test)}")
-        model = tuner.train(tuner.new_model(), train_rows)
+        negatives = tuner.mine(train_rows, q_base, p_base) if tuner.config.hard_negatives else None
+        model = tuner.train(tuner.new_model(), train_rows, negatives)
         p_vecs = tuner.embed(model, tuner.p_ids)
         q_vecs = tuner.embed(model, [tuner.q_ids[i] for i in test])
         per_fold[name] = {
@@ -214,9 +247,16 @@ def fmt(m: dict[str, float]) -> str:
 
 def train_adapter(tuner: Tuner, provenance: dict[str, Any]) -> Adapter:
     """Train on every pair and return the adapter (tensors that differ from the image's own)."""
-    model = tuner.train(tuner.new_model(), range(len(tuner.pairs)))
+    rows = range(len(tuner.pairs))
+    negatives = None
+    if tuner.config.hard_negatives:
+        base = tuner.new_model()
+        negatives = tuner.mine(rows, tuner.embed(base, tuner.q_ids), tuner.embed(base, tuner.p_ids))
+    model = tuner.train(tuner.new_model(), rows, negatives)
     # LoRA factors are saved in float16; round them now so the digest names what the file holds
-    tensors = {k: v.astype(np.float16).astype(np.float32) if ".lora_" in k else v for k, v in model.tensors().items()}
+    tensors = {
+        k: v.astype(np.float16).astype(np.float32) if ".lora_" in k else v for k, v in model.tensors().items()
+    }
     meta = {
         "method": tuner.config.method,
         "base_image": tuner.image_path.name,
