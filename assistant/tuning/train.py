@@ -27,6 +27,7 @@ from ..errors import ConfigError
 from .adapter import Adapter
 
 Log = Callable[[str], None]
+FLOOR_QUANTILE = 0.01
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class TrainConfig:
     max_passage_tokens: int = 256
     seed: int = 0
     threads: int = 0
+    blend: float = 1.0  # share of the trained update kept (WiSE-FT: 0.5 is halfway back to the base model)
     hard_negatives: int = 0  # mined negatives added per question (0: in-batch negatives only)
     negative_from: int = 2  # mine from these ranks of the base model's non-gold passages: skipping the
     negative_to: int = 30  # very top leaves room for near-duplicates that are not really wrong
@@ -170,6 +172,8 @@ class Tuner:
                 f"epoch {epoch + 1}/{cfg.epochs}: loss {total / max(batches, 1):.3f} ({time.time() - t0:.0f} s)"
             )
         model.eval()
+        if cfg.method == "lora":
+            model.scale *= cfg.blend  # weight-space interpolation towards the base model
         return model
 
     def embed(self, model: Any, seqs: Sequence[Sequence[int]], batch_tokens: int = 8192) -> np.ndarray:
@@ -218,6 +222,7 @@ def lodo(tuner: Tuner, min_fold: int = 50, only: Sequence[str] = ()) -> dict[str
     q_base = tuner.embed(base, tuner.q_ids)
     folds = folds_by_group(tuner.pairs, min_fold)
     per_fold: dict[str, dict[str, dict[str, float]]] = {}
+    best: dict[str, list[np.ndarray]] = {"base": [], "tuned": []}
     for name, test in folds.items():
         if only and name not in only:
             continue
@@ -232,11 +237,17 @@ def lodo(tuner: Tuner, min_fold: int = 50, only: Sequence[str] = ()) -> dict[str
             "base": tuner.score(q_base[test], p_base, test),
             "tuned": tuner.score(q_vecs, p_vecs, test),
         }
+        best["base"].append((q_base[test] @ p_base.T).max(1))
+        best["tuned"].append((q_vecs @ p_vecs.T).max(1))
         tuner.log(f"  base {fmt(per_fold[name]['base'])}\n  tuned {fmt(per_fold[name]['tuned'])}")
     return {
         "folds": per_fold,
         "base": pooled([f["base"] for f in per_fold.values()]),
         "tuned": pooled([f["tuned"] for f in per_fold.values()]),
+        # the best-match cosine that 99 % of held-out answerable questions reach: below it, refuse
+        "relevance_floor": {
+            k: round(float(np.quantile(np.concatenate(v), FLOOR_QUANTILE)), 4) for k, v in best.items()
+        },
         "config": asdict(tuner.config),
     }
 
