@@ -51,6 +51,7 @@ eval: index                        ## dev-set evaluations (reports under evals/r
 	$(BIN)/python -m evals run --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode retrieval --out evals/runs/beijing-retrieval
 	$(BIN)/python -m evals run --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/beijing-answer
 	$(BIN)/python -m evals run --dataset evals/datasets/citizen_messages_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/citizen-answer
+	$(BIN)/python -m evals run --dataset evals/datasets/out_of_scope.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/out-of-scope-answer
 
 bench: index                       ## benchmarks; figures go to docs/benchmarks/
 	$(BIN)/python benchmarks/ingest_search.py

@@ -57,6 +57,8 @@ class AnswerSettings(BaseModel):
 
     answerer: str = "extractive"  # registry key: extractive | llm
     min_confidence: float = 0.0  # below: hand off (calibrated in docs/answering.md)
+    # best dense score below this: refuse and hand off. None: the embedder's calibrated floor; 0: off
+    relevance_floor: float | None = None
     max_citations: int = 5  # [1] is the quoted source; the rest are the next best documents (参考来源)
     hotline: str = "12345"
     message_board: str = "12345 政务服务便民热线网上留言板"

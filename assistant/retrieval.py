@@ -112,6 +112,11 @@ class HybridRetriever:
         self._lock = threading.Lock()
 
     @property
+    def relevance_floor(self) -> float | None:
+        """The embedder's calibrated floor for the best dense score of an answerable question."""
+        return self.embedder.relevance_floor
+
+    @property
     def loaded(self) -> bool:
         return self._state is not None
 

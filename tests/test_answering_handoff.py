@@ -100,6 +100,23 @@ def test_confidence_and_refusal(settings: Settings) -> None:
     assert not should_refuse(hits, strict, "公积金贷款逾期罚息")
 
 
+def test_relevance_floor_refuses_weak_best_matches(settings: Settings) -> None:
+    weak = [hit("a", "住房公积金贷款逾期罚息按日计算。"), hit("b", "羊肉萝卜汤的做法。")]
+    weak[0].dense_score, weak[1].dense_score = 0.70, 0.74
+    assert should_refuse(weak, settings, "红烧肉怎么做", relevance_floor=0.75)  # best 0.74 < 0.75
+    assert not should_refuse(weak, settings, "红烧肉怎么做", relevance_floor=0.74)
+    assert not should_refuse(weak, settings, "红烧肉怎么做")  # no floor: the embedder is not calibrated
+    off = Settings(embedder={"name": "hash"}, answer={"relevance_floor": 0})
+    assert not should_refuse(weak, off, "红烧肉怎么做", relevance_floor=0.75)  # 0 in the settings: off
+    own = Settings(embedder={"name": "hash"}, answer={"relevance_floor": 0.7})
+    assert not should_refuse(weak, own, "红烧肉怎么做", relevance_floor=0.75)  # the settings win
+    unscored = [hit("a", "住房公积金贷款逾期罚息按日计算。")]  # a retriever without dense scores
+    assert not should_refuse(unscored, settings, "公积金", relevance_floor=0.75)
+    answer = respond("红烧肉怎么做", weak, answerer=ExtractiveAnswerer(settings), settings=settings, relevance_floor=0.75)
+    assert answer.answered_by == "handoff" and answer.handoff and answer.handoff.reason == "low_confidence"
+    assert "没有找到" in answer.text and not answer.citations
+
+
 def test_respond_orders_handoff_refusal_and_answer(settings: Settings) -> None:
     answerer = ExtractiveAnswerer(settings)
     hits = [hit("a", "住房公积金贷款逾期罚息按日计算。")]
@@ -133,3 +150,16 @@ def test_handoff_names_a_department_only_for_on_topic_hits() -> None:
     hits = [h("渔业船舶登记"), h("社会保障卡补领")]
     assert [x.doc_id for x in on_topic("我家楼下餐馆噪音扰民，多次反映至今没有解决", hits)] == []
     assert [x.doc_id for x in on_topic("我的社会保障卡丢了，单位一直拖着不给补办，请领导督促", hits)] == ["社会保障卡补领"]
+
+
+def test_assistant_applies_the_relevance_floor_end_to_end(mini_settings: Settings) -> None:
+    from assistant.pipeline import Assistant
+
+    plain = Assistant.from_settings(mini_settings)
+    assert plain.retriever.relevance_floor is None  # type: ignore[attr-defined]  # the hash fake: uncalibrated
+    assert plain.answer("居住证怎么办理").answered
+    strict = mini_settings.model_copy(
+        update={"answer": mini_settings.answer.model_copy(update={"relevance_floor": 0.999})}
+    )
+    refused = Assistant.from_settings(strict).answer("居住证怎么办理")
+    assert refused.answered_by == "handoff" and refused.handoff and refused.handoff.reason == "low_confidence"

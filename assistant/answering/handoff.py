@@ -194,10 +194,18 @@ def _content(question: str) -> str:
     return _FILLER.sub(" ", normalize_query(question))
 
 
-def should_refuse(hits: Sequence[Hit], settings: Settings, question: str = "") -> bool:
-    """True when no hit is left, or (with ``question``) its lexical confidence is below
-    ``settings.answer.min_confidence`` (default 0: off — see docs/answering.md for why)."""
+def should_refuse(
+    hits: Sequence[Hit], settings: Settings, question: str = "", relevance_floor: float | None = None
+) -> bool:
+    """True when no hit is left; when the best dense score is below the relevance floor
+    (``settings.answer.relevance_floor``, else the embedder's calibrated ``relevance_floor``); or (with
+    ``question``) when lexical confidence is below ``settings.answer.min_confidence`` (default 0: off).
+    See docs/answering.md for how both are calibrated."""
     if not hits:
+        return True
+    floor = settings.answer.relevance_floor if settings.answer.relevance_floor is not None else relevance_floor
+    best = max((h.dense_score for h in hits if h.dense_score is not None), default=None)
+    if floor and best is not None and best < floor:
         return True
     return bool(question) and confidence(hits, question) < settings.answer.min_confidence
 

@@ -35,11 +35,14 @@ def respond(
     settings: Settings,
     rewritten: str = "",
     channel: str = "api",
+    relevance_floor: float | None = None,
 ) -> Answer:
     """The reply to ``question`` given the hits retrieved for ``rewritten`` (the self-contained question).
 
     1. a request for a human, an individual case or a complaint → hand-off (with the department's phone
-       when the hits know it); 2. no current hits or confidence below ``answer.min_confidence`` →
+       when the hits know it); 2. no current hits, a best dense score below the relevance floor (the
+       embedder's calibrated ``relevance_floor`` unless ``answer.relevance_floor`` is set), or confidence
+       below ``answer.min_confidence`` →
        honest refusal + hand-off; 3. close variants of one guide → clarifying question; 4. the answerer.
     """
     q = rewritten or question
@@ -50,7 +53,7 @@ def respond(
     if decision is not None:
         handoff = build_handoff(decision.reason, on_topic(question, valid), settings)
         return Answer(text=handoff.message, answered_by="handoff", handoff=handoff, **base)  # type: ignore[arg-type]
-    if should_refuse(valid, settings, q):
+    if should_refuse(valid, settings, q, relevance_floor):
         handoff = build_handoff("low_confidence" if valid else "no_knowledge", valid, settings)
         return Answer(text=handoff.message, answered_by="handoff", handoff=handoff, **base)  # type: ignore[arg-type]
     c = clarify(q, valid)
