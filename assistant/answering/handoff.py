@@ -225,6 +225,8 @@ MESSAGES = {
     "low_confidence": "抱歉，知识库中没有找到与您的问题直接相关的内容，为避免误导，暂不作答。"
     "建议拨打{hotline}政务服务便民热线，或通过{board}咨询。",
     "no_knowledge": "抱歉，知识库中没有找到相关内容。建议拨打{hotline}政务服务便民热线，或通过{board}咨询。",
+    "other_region": "抱歉，知识库中没有{place}的相关政策。各地规定不同，为避免误导，暂不作答。"
+    "建议拨打{place}当地的{hotline}政务服务便民热线，或登录当地政务服务网咨询。",
 }
 
 
@@ -244,12 +246,14 @@ def department_contact(hits: Sequence[Hit]) -> tuple[str, str]:
     return "", ""
 
 
-def build_handoff(reason: str, hits: Sequence[Hit], settings: Settings) -> Handoff:
+def build_handoff(reason: str, hits: Sequence[Hit], settings: Settings, place: str = "") -> Handoff:
     """The machine-readable hand-off: hotline, message board, and the department's phone when known."""
     a = settings.answer
-    message = MESSAGES.get(reason, MESSAGES["no_knowledge"]).format(hotline=a.hotline, board=a.message_board)
-    # A department's phone is only useful when the hits are about the citizen's topic.
-    department, phone = department_contact(hits) if reason != "low_confidence" else ("", "")
+    message = MESSAGES.get(reason, MESSAGES["no_knowledge"]).format(
+        hotline=a.hotline, board=a.message_board, place=place or "该地区"
+    )
+    # A department's phone is only useful when the hits are about the citizen's topic (and place).
+    department, phone = department_contact(hits) if reason not in ("low_confidence", "other_region") else ("", "")
     if phone:
         message += f"也可咨询{department or '主管部门'}：{phone}。"
     return Handoff(

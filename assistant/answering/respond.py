@@ -8,6 +8,7 @@ from assistant.answering.base import Answerer, current_hits, today_iso
 from assistant.answering.handoff import build_handoff, classify_message, confidence, should_refuse
 from assistant.config import Settings
 from assistant.conversation import clarify
+from assistant.regions import uncovered_place
 from assistant.text import tokenize
 from assistant.types import Answer, Clarify, Hit
 
@@ -43,7 +44,9 @@ def respond(
        when the hits know it); 2. no current hits, a best dense score below the relevance floor (the
        embedder's calibrated ``relevance_floor`` unless ``answer.relevance_floor`` is set), or confidence
        below ``answer.min_confidence`` →
-       honest refusal + hand-off; 3. close variants of one guide → clarifying question; 4. the answerer.
+       honest refusal + hand-off; 3. the question names a place none of the top hits applies to (上海's
+       rules asked, only Guangzhou's found) → hand-off to that place's hotline; 4. close variants of one
+       guide → clarifying question; 5. the answerer.
     """
     q = rewritten or question
     valid = current_hits(hits, today_iso(settings.today))
@@ -55,6 +58,10 @@ def respond(
         return Answer(text=handoff.message, answered_by="handoff", handoff=handoff, **base)  # type: ignore[arg-type]
     if should_refuse(valid, settings, q, relevance_floor):
         handoff = build_handoff("low_confidence" if valid else "no_knowledge", valid, settings)
+        return Answer(text=handoff.message, answered_by="handoff", handoff=handoff, **base)  # type: ignore[arg-type]
+    place = uncovered_place(q, valid)
+    if place is not None:
+        handoff = build_handoff("other_region", valid, settings, place=place.name)
         return Answer(text=handoff.message, answered_by="handoff", handoff=handoff, **base)  # type: ignore[arg-type]
     c = clarify(q, valid)
     if c is not None:
