@@ -91,9 +91,10 @@ class _Loaded:
     region: np.ndarray
     doc_rows: dict[str, list[int]]
 
-    def current(self, today: str) -> np.ndarray:
-        """Per chunk: True when its document is in force on ``today`` (ISO date)."""
-        return self.in_force & ((self.expiry == "") | (self.expiry >= today))
+    def current(self, rows: np.ndarray, today: str) -> np.ndarray:
+        """For each of ``rows``: True when its document is in force on ``today`` (ISO date)."""
+        expiry = self.expiry[rows]
+        return self.in_force[rows] & ((expiry == "") | (expiry >= today))
 
 
 class HybridRetriever:
@@ -178,7 +179,7 @@ class HybridRetriever:
         if not include_old:
             # the date is read per search: a server left running past an expiry date stops citing it
             today = filters.today or self.today or date.today().isoformat()
-            cand = cand[state.current(today)[cand]]
+            cand = cand[state.current(cand, today)]
         if filters.types:
             cand = np.array([i for i in cand if index.chunks[i].metadata.get("type") in filters.types], dtype=np.int64)
         if filters.department:
