@@ -61,22 +61,20 @@ def place_of(region: str) -> Place | None:
     if not region or region in NATIONAL:
         return None
     table = gazetteer()
-    return table.get(region) or table.get(_bare(region)) or table.get(re.sub(r"[区县]$", "", region))
+    return table.get(region) or table.get(_bare(region))
+
+
+@cache
+def _names_pattern() -> re.Pattern[str]:
+    """Every gazetteer name, longest first, so a match never stops inside a longer name."""
+    return re.compile("|".join(re.escape(n) for n in sorted(gazetteer(), key=len, reverse=True)))
 
 
 def named_places(text: str) -> list[Place]:
-    """Places named in ``text``, longest names first, without ones contained in a longer match."""
-    found: list[Place] = []
-    taken: list[tuple[int, int]] = []
-    for name, place in sorted(gazetteer().items(), key=lambda kv: -len(kv[0])):
-        if len(name) < 2:
-            continue
-        for m in re.finditer(re.escape(name), text):
-            if not any(a <= m.start() < b for a, b in taken):
-                taken.append((m.start(), m.end()))
-                if place not in found:
-                    found.append(place)
-    return found
+    """Places named in ``text`` (a name inside a longer matched name does not count), longest first."""
+    table = gazetteer()
+    found = dict.fromkeys(table[m.group()] for m in _names_pattern().finditer(text))
+    return sorted(found, key=lambda p: -len(p.name))
 
 
 def covers(region: Place | None, asked: Place) -> bool:
