@@ -45,6 +45,7 @@ test: install-dev browser          ## install everything and run the whole suite
 
 lint: install-dev
 	$(BIN)/ruff check assistant evals tests benchmarks serve.py
+	$(BIN)/ruff format --check assistant evals tests benchmarks serve.py
 	$(BIN)/mypy assistant evals
 
 eval: index                        ## dev-set evaluations (reports under evals/runs/)

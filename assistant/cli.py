@@ -71,9 +71,16 @@ def cmd_search(args: argparse.Namespace) -> int:
     hits = assistant.search(args.query, k=args.k, region=args.region)
     if args.json:
         rows = [
-            {"rank": i + 1, "score": round(h.score, 4), "doc_id": h.doc_id, "chunk_id": h.chunk.id,
-             "title": h.chunk.title, "type": h.chunk.metadata.get("type", ""),
-             "department": h.chunk.metadata.get("department", ""), "text": h.chunk.text}
+            {
+                "rank": i + 1,
+                "score": round(h.score, 4),
+                "doc_id": h.doc_id,
+                "chunk_id": h.chunk.id,
+                "title": h.chunk.title,
+                "type": h.chunk.metadata.get("type", ""),
+                "department": h.chunk.metadata.get("department", ""),
+                "text": h.chunk.text,
+            }
             for i, h in enumerate(hits)
         ]
         print(json.dumps(rows, ensure_ascii=False, indent=1))

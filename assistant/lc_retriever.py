@@ -17,8 +17,13 @@ def hit_to_document(hit: Hit) -> LCDocument:
     """A LangChain Document carrying the chunk text and all our metadata plus the scores."""
     meta: dict[str, Any] = dict(hit.chunk.metadata)
     meta.update(
-        chunk_id=hit.chunk.id, doc_id=hit.doc_id, title=hit.chunk.title, section=hit.chunk.section,
-        score=hit.score, dense_score=hit.dense_score, keyword_score=hit.keyword_score,
+        chunk_id=hit.chunk.id,
+        doc_id=hit.doc_id,
+        title=hit.chunk.title,
+        section=hit.chunk.section,
+        score=hit.score,
+        dense_score=hit.dense_score,
+        keyword_score=hit.keyword_score,
     )
     return LCDocument(page_content=hit.chunk.text, metadata=meta, id=hit.chunk.id)
 
@@ -33,7 +38,11 @@ class ZhengwuRetriever(BaseRetriever):
     region: str | None = None
     include_expired: bool = False
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
         r: Retriever = self.retriever
-        hits = r.search(query, k=self.k, filters=Filters(region=self.region, include_expired=self.include_expired))
+        hits = r.search(
+            query, k=self.k, filters=Filters(region=self.region, include_expired=self.include_expired)
+        )
         return [hit_to_document(h) for h in hits]

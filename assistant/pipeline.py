@@ -62,13 +62,20 @@ class Assistant:
         query = rewrite(question, history)
         timings["rewrite_ms"] = _ms(t)
         t = time.perf_counter()
-        k = max(self.settings.retrieval.top_k, 20)  # evals collapse these to documents; answerers use the top few
+        k = max(
+            self.settings.retrieval.top_k, 20
+        )  # evals collapse these to documents; answerers use the top few
         hits = self.retriever.search(query, k=k, filters=Filters(region=region, today=self.settings.today))
         timings["retrieve_ms"] = _ms(t)
         t = time.perf_counter()
         floor = getattr(self.retriever, "relevance_floor", None)
         ans = respond(
-            question, hits, answerer=self.answerer, settings=self.settings, rewritten=query, channel=channel,
+            question,
+            hits,
+            answerer=self.answerer,
+            settings=self.settings,
+            rewritten=query,
+            channel=channel,
             relevance_floor=floor,
         )
         timings["answer_ms"] = _ms(t)
@@ -81,8 +88,15 @@ class Assistant:
     ) -> Iterator[Event]:
         """Typed events: meta, delta…, citations, card?, handoff?, clarify?, done."""
         ans = self.answer(question, history=history, region=region, channel=channel)
-        yield Event("meta", {"question": ans.question, "rewritten_question": ans.rewritten_question,
-                             "answered_by": ans.answered_by, "confidence": ans.confidence})
+        yield Event(
+            "meta",
+            {
+                "question": ans.question,
+                "rewritten_question": ans.rewritten_question,
+                "answered_by": ans.answered_by,
+                "confidence": ans.confidence,
+            },
+        )
         yield from stream_answer(ans)
         yield Event("citations", {"citations": [c.to_dict() for c in ans.citations]})
         if ans.card is not None:
@@ -96,7 +110,9 @@ class Assistant:
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {
             "embedder": self.settings.embedder.name,
-            "retriever": getattr(self.retriever, "describe", lambda: {"name": type(self.retriever).__name__})(),
+            "retriever": getattr(
+                self.retriever, "describe", lambda: {"name": type(self.retriever).__name__}
+            )(),
             "answerer": getattr(self.answerer, "name", type(self.answerer).__name__),
             "index_size": 0,
             "documents": 0,

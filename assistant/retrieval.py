@@ -102,7 +102,9 @@ class HybridRetriever:
 
     name = "hybrid"
 
-    def __init__(self, index_dir: Path, embedder: Embedder, settings: RetrievalSettings, today: str = "") -> None:
+    def __init__(
+        self, index_dir: Path, embedder: Embedder, settings: RetrievalSettings, today: str = ""
+    ) -> None:
         self.index_dir = Path(index_dir)
         self.embedder = embedder
         self.settings = settings
@@ -181,9 +183,14 @@ class HybridRetriever:
             today = filters.today or self.today or date.today().isoformat()
             cand = cand[state.current(cand, today)]
         if filters.types:
-            cand = np.array([i for i in cand if index.chunks[i].metadata.get("type") in filters.types], dtype=np.int64)
+            cand = np.array(
+                [i for i in cand if index.chunks[i].metadata.get("type") in filters.types], dtype=np.int64
+            )
         if filters.department:
-            cand = np.array([i for i in cand if filters.department in index.chunks[i].metadata.get("department", "")], dtype=np.int64)
+            cand = np.array(
+                [i for i in cand if filters.department in index.chunks[i].metadata.get("department", "")],
+                dtype=np.int64,
+            )
         if cand.size == 0:
             return []
         dense = np.asarray(index.vectors[cand]) @ qvec
@@ -193,7 +200,8 @@ class HybridRetriever:
             words = [t for t in kw_tokens if not t.startswith("#") and len(t) >= 2]
             if words:
                 fused = fused + s.title_weight * np.array(
-                    [sum(w in index.chunks[i].title for w in words) / len(words) for i in cand], dtype=np.float32
+                    [sum(w in index.chunks[i].title for w in words) / len(words) for i in cand],
+                    dtype=np.float32,
                 )
         if filters.region:
             fused = fused + 0.05 * (state.region[cand] == filters.region)
@@ -232,8 +240,13 @@ class HybridRetriever:
 
     def describe(self) -> dict[str, Any]:
         s = self.settings
-        return {"name": self.name, "fusion": s.fusion, "dense_weight": s.dense_weight, "keyword_weight": s.keyword_weight,
-                "reranker": s.reranker or None}
+        return {
+            "name": self.name,
+            "fusion": s.fusion,
+            "dense_weight": s.dense_weight,
+            "keyword_weight": s.keyword_weight,
+            "reranker": s.reranker or None,
+        }
 
 
 def _bm25_rows(index: Index, tokens: Sequence[str], rows: np.ndarray) -> np.ndarray:
@@ -247,7 +260,9 @@ def _bm25_rows(index: Index, tokens: Sequence[str], rows: np.ndarray) -> np.ndar
 
 def _validity(chunks: Sequence[Chunk]) -> tuple[np.ndarray, np.ndarray]:
     """Per chunk: not repealed or superseded; and the expiry date ("" when none)."""
-    in_force = np.array([c.metadata.get("status", "") not in (STATUS_REPEALED, STATUS_REVISED) for c in chunks], dtype=bool)
+    in_force = np.array(
+        [c.metadata.get("status", "") not in (STATUS_REPEALED, STATUS_REVISED) for c in chunks], dtype=bool
+    )
     expiry = np.array([str(c.metadata.get("expiry_date", "") or "") for c in chunks], dtype=str)
     return in_force, expiry
 

@@ -37,7 +37,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
     args = ap.parse_args()
     settings = Settings()
-    res: dict[str, object] = {"embedder": settings.embedder.name, "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores"}
+    res: dict[str, object] = {
+        "embedder": settings.embedder.name,
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+    }
 
     t = time.perf_counter()
     docs, _ = iter_knowledge(settings.knowledge_dir)
@@ -85,8 +88,15 @@ def main() -> None:
     print(json.dumps(res, ensure_ascii=False, indent=1))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ingest_search.json").write_text(json.dumps(res, ensure_ascii=False, indent=1))
-    lines = ["# Ingest and search on the starter knowledge base", "", "`python benchmarks/ingest_search.py` "
-             "(embedding measured on a fixed random sample of chunks, cache bypassed).", "", "| measure | value |", "|---|---|"]
+    lines = [
+        "# Ingest and search on the starter knowledge base",
+        "",
+        "`python benchmarks/ingest_search.py` "
+        "(embedding measured on a fixed random sample of chunks, cache bypassed).",
+        "",
+        "| measure | value |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {v} |" for k, v in res.items()]
     (args.out / "ingest_search.md").write_text("\n".join(lines) + "\n")
 

@@ -31,15 +31,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m evals", description="Offline evaluation of 政务助手.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="evaluate datasets and write report.json/.md/.html + per_question.jsonl")
-    run.add_argument("--dataset", action="append", required=True, type=Path, metavar="FILE.jsonl",
-                     help="questions (repeatable)")
-    run.add_argument("--corpus", action="append", default=[], type=Path, metavar="PASSAGES.jsonl",
-                     help="extra passages indexed as documents (repeatable)")
+    run.add_argument(
+        "--dataset",
+        action="append",
+        required=True,
+        type=Path,
+        metavar="FILE.jsonl",
+        help="questions (repeatable)",
+    )
+    run.add_argument(
+        "--corpus",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PASSAGES.jsonl",
+        help="extra passages indexed as documents (repeatable)",
+    )
     run.add_argument("--no-knowledge", action="store_true", help="index only the --corpus passages")
     run.add_argument("--mode", choices=runner.MODES, default="answer")
     run.add_argument("--limit", type=int, default=None, metavar="N", help="at most N rows from each dataset")
-    run.add_argument("--out", type=Path, default=None, metavar="DIR",
-                     help="output directory (default evals/runs/<time>-<mode>)")
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="output directory (default evals/runs/<time>-<mode>)",
+    )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     cmp = sub.add_parser("compare", help="compare two run directories")
     cmp.add_argument("dir_a", type=Path)
@@ -91,30 +108,45 @@ def run_command(args: argparse.Namespace, settings: Settings) -> Path:
 
     judge = run_judge(records, settings, args.mode, warn, contexts)
     config = _config(assistant.describe(), info, settings)
-    inputs = {"datasets": [str(p) for p in args.dataset], "corpus": [str(p) for p in args.corpus],
-              "knowledge": not args.no_knowledge, "limit": args.limit}
-    report = runner.summarize(records, args.mode, config=config, started_at=started_at,
-                              duration_s=time.perf_counter() - t0, warnings=warn.items, llm_judge=judge,
-                              inputs=inputs)
+    inputs = {
+        "datasets": [str(p) for p in args.dataset],
+        "corpus": [str(p) for p in args.corpus],
+        "knowledge": not args.no_knowledge,
+        "limit": args.limit,
+    }
+    report = runner.summarize(
+        records,
+        args.mode,
+        config=config,
+        started_at=started_at,
+        duration_s=time.perf_counter() - t0,
+        warnings=warn.items,
+        llm_judge=judge,
+        inputs=inputs,
+    )
     out = args.out or Path("evals/runs") / f"{dt.datetime.now():%Y%m%d-%H%M%S}-{args.mode}"
     write_run(out, report, records)
     _print_summary(report, out)
     if records and len(failed) == len(records):
-        raise runner.RunFailedError(f"all {len(failed)} questions failed (first: {failed[0]['error']}); reports in {out}")
+        raise runner.RunFailedError(
+            f"all {len(failed)} questions failed (first: {failed[0]['error']}); reports in {out}"
+        )
     return out
 
 
 def _config(described: dict[str, Any], info: runner.IndexInfo, settings: Settings) -> dict[str, Any]:
     config = dict(described)
-    config.update({
-        "index_dir": str(info.index_dir),
-        "index_key": info.key[:16],
-        "index_reused": info.reused,
-        "indexed_documents": info.documents,
-        "fusion": settings.retrieval.fusion,
-        "reranker": settings.retrieval.reranker or "",
-        "llm_model": settings.llm.model or "",
-    })
+    config.update(
+        {
+            "index_dir": str(info.index_dir),
+            "index_key": info.key[:16],
+            "index_reused": info.reused,
+            "indexed_documents": info.documents,
+            "fusion": settings.retrieval.fusion,
+            "reranker": settings.retrieval.reranker or "",
+            "llm_model": settings.llm.model or "",
+        }
+    )
     return config
 
 

@@ -21,8 +21,11 @@ def load_run(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         raise DatasetError(f"{path}: not an evaluation run (no report.json)")
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))
-        rows = [json.loads(line) for line in rows_path.read_text(encoding="utf-8").splitlines() if line.strip()] \
-            if rows_path.is_file() else []
+        rows = (
+            [json.loads(line) for line in rows_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            if rows_path.is_file()
+            else []
+        )
     except (OSError, json.JSONDecodeError) as exc:
         raise DatasetError(f"{path}: unreadable run: {exc}") from exc
     return report, rows
@@ -72,10 +75,18 @@ def changed_rows(rows_a: Sequence[dict[str, Any]], rows_b: Sequence[dict[str, An
         if rb is None:
             continue
         va, vb = verdicts(ra), verdicts(rb)
-        changes = {k: (va[k], vb[k]) for k in VERDICTS if va[k] is not None and vb[k] is not None and va[k] != vb[k]}
+        changes = {
+            k: (va[k], vb[k]) for k in VERDICTS if va[k] is not None and vb[k] is not None and va[k] != vb[k]
+        }
         if changes:
-            out.append({"dataset": ra.get("dataset"), "id": ra.get("id"), "question": ra.get("question", ""),
-                        "changes": changes})
+            out.append(
+                {
+                    "dataset": ra.get("dataset"),
+                    "id": ra.get("id"),
+                    "question": ra.get("question", ""),
+                    "changes": changes,
+                }
+            )
     return out
 
 
@@ -83,9 +94,12 @@ def render(path_a: Path, path_b: Path) -> str:
     """The text ``python -m evals compare A B`` prints."""
     a, rows_a = load_run(path_a)
     b, rows_b = load_run(path_b)
-    lines = [f"A: {path_a}  ({a.get('mode')}, {a.get('count')} questions, {a.get('config', {}).get('answerer', '')})",
-             f"B: {path_b}  ({b.get('mode')}, {b.get('count')} questions, {b.get('config', {}).get('answerer', '')})",
-             "", f"{'metric':<32}{'A':>10}{'B':>10}{'B-A':>10}"]
+    lines = [
+        f"A: {path_a}  ({a.get('mode')}, {a.get('count')} questions, {a.get('config', {}).get('answerer', '')})",
+        f"B: {path_b}  ({b.get('mode')}, {b.get('count')} questions, {b.get('config', {}).get('answerer', '')})",
+        "",
+        f"{'metric':<32}{'A':>10}{'B':>10}{'B-A':>10}",
+    ]
     for name, x, y, diff in metric_diffs(a, b):
         if diff is None:
             d = "—"

@@ -87,8 +87,11 @@ def _parse_history(value: Any) -> list[Turn]:
         raise ValueError("field 'history' must be a list of {role, content}")
     turns: list[Turn] = []
     for item in value:
-        if not (isinstance(item, dict) and item.get("role") in ("user", "assistant")
-                and isinstance(item.get("content"), str)):
+        if not (
+            isinstance(item, dict)
+            and item.get("role") in ("user", "assistant")
+            and isinstance(item.get("content"), str)
+        ):
             raise ValueError("field 'history' must be a list of {role: user|assistant, content: str}")
         turns.append(Turn(role=item["role"], content=item["content"]))
     return turns
@@ -191,8 +194,11 @@ def corpus_document(obj: dict[str, Any], source: str) -> Document:
         source=source,
         department=_str_field(obj, "department").strip(),
         region=_str_field(obj, "region").strip(),
-        sections=[Section(heading="" if doc_type == "faq" else title, text=text,
-                          kind="faq" if doc_type == "faq" else "")],
+        sections=[
+            Section(
+                heading="" if doc_type == "faq" else title, text=text, kind="faq" if doc_type == "faq" else ""
+            )
+        ],
         fields=fields,
     )
 

@@ -65,8 +65,9 @@ def faithfulness(chat: Chat, answer: str, context: str) -> float | None:
     return sum(verdicts) / len(verdicts) if verdicts else None
 
 
-def answer_relevancy(chat: Chat, embed: Callable[[list[str]], np.ndarray], question: str, answer: str,
-                     n: int = 3) -> float:
+def answer_relevancy(
+    chat: Chat, embed: Callable[[list[str]], np.ndarray], question: str, answer: str, n: int = 3
+) -> float:
     """Mean cosine similarity between the question and the questions the judge derives from the answer."""
     obj = parse_json(chat(RELEVANCY_PROMPT.format(n=n, answer=answer)))
     if int(obj.get("noncommittal", 0) or 0) == 1:
@@ -84,22 +85,37 @@ def openai_chat(settings: Settings) -> Chat:
     import httpx
 
     llm = settings.llm
-    headers = {"Authorization": f"Bearer {llm.api_key.get_secret_value()}"} if llm.api_key.get_secret_value() else {}
+    headers = (
+        {"Authorization": f"Bearer {llm.api_key.get_secret_value()}"}
+        if llm.api_key.get_secret_value()
+        else {}
+    )
     client = httpx.Client(base_url=llm.base_url.rstrip("/"), timeout=llm.timeout_s, headers=headers)
 
     def chat(prompt: str) -> str:
-        resp = client.post("/chat/completions", json={
-            "model": llm.model, "temperature": 0, "max_tokens": 1024,
-            "messages": [{"role": "user", "content": prompt}],
-        })
+        resp = client.post(
+            "/chat/completions",
+            json={
+                "model": llm.model,
+                "temperature": 0,
+                "max_tokens": 1024,
+                "messages": [{"role": "user", "content": prompt}],
+            },
+        )
         resp.raise_for_status()
         return str(resp.json()["choices"][0]["message"]["content"])
 
     return chat
 
 
-def judge_records(records: Sequence[dict[str, Any]], chat: Chat, embed: Callable[[list[str]], np.ndarray],
-                  contexts: dict[str, str], warn: Warn, max_rows: int = JUDGE_MAX_ROWS) -> dict[str, Any]:
+def judge_records(
+    records: Sequence[dict[str, Any]],
+    chat: Chat,
+    embed: Callable[[list[str]], np.ndarray],
+    contexts: dict[str, str],
+    warn: Warn,
+    max_rows: int = JUDGE_MAX_ROWS,
+) -> dict[str, Any]:
     """Judge up to ``max_rows`` answered rows; per-row judge failures are counted, not fatal."""
     rows = [r for r in records if r.get("answered") and r.get("got")][:max_rows]
     faith: list[float] = []
@@ -123,15 +139,22 @@ def judge_records(records: Sequence[dict[str, Any]], chat: Chat, embed: Callable
     }
 
 
-def run_judge(records: Sequence[dict[str, Any]], settings: Settings, mode: str, warn: Warn,
-              contexts: dict[str, str] | None = None) -> dict[str, Any]:
+def run_judge(
+    records: Sequence[dict[str, Any]],
+    settings: Settings,
+    mode: str,
+    warn: Warn,
+    contexts: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """LLM-judged metrics for an answer-mode run, or a ``skipped`` note saying why there are none."""
     if mode != "answer":
         return {"skipped": "retrieval mode"}
     if not settings.llm.model:
         return {"skipped": "no LLM endpoint configured"}
     if settings.llm.provider != "openai":
-        return {"skipped": f"llm judge needs an OpenAI-compatible endpoint (provider is {settings.llm.provider!r})"}
+        return {
+            "skipped": f"llm judge needs an OpenAI-compatible endpoint (provider is {settings.llm.provider!r})"
+        }
     from assistant.embedders import make_embedder
 
     embedder = make_embedder(settings.embedder)

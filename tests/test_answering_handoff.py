@@ -112,7 +112,9 @@ def test_relevance_floor_refuses_weak_best_matches(settings: Settings) -> None:
     assert not should_refuse(weak, own, "红烧肉怎么做", relevance_floor=0.75)  # the settings win
     unscored = [hit("a", "住房公积金贷款逾期罚息按日计算。")]  # a retriever without dense scores
     assert not should_refuse(unscored, settings, "公积金", relevance_floor=0.75)
-    answer = respond("红烧肉怎么做", weak, answerer=ExtractiveAnswerer(settings), settings=settings, relevance_floor=0.75)
+    answer = respond(
+        "红烧肉怎么做", weak, answerer=ExtractiveAnswerer(settings), settings=settings, relevance_floor=0.75
+    )
     assert answer.answered_by == "handoff" and answer.handoff and answer.handoff.reason == "low_confidence"
     assert "没有找到" in answer.text and not answer.citations
 
@@ -149,7 +151,9 @@ def test_handoff_names_a_department_only_for_on_topic_hits() -> None:
 
     hits = [h("渔业船舶登记"), h("社会保障卡补领")]
     assert [x.doc_id for x in on_topic("我家楼下餐馆噪音扰民，多次反映至今没有解决", hits)] == []
-    assert [x.doc_id for x in on_topic("我的社会保障卡丢了，单位一直拖着不给补办，请领导督促", hits)] == ["社会保障卡补领"]
+    assert [x.doc_id for x in on_topic("我的社会保障卡丢了，单位一直拖着不给补办，请领导督促", hits)] == [
+        "社会保障卡补领"
+    ]
 
 
 def test_assistant_applies_the_relevance_floor_end_to_end(mini_settings: Settings) -> None:

@@ -498,14 +498,26 @@ def test_corpus_rows_become_faq_documents_and_replace_knowledge() -> None:
 def test_dataset_row_parsing() -> None:
     from evals.dataset import parse_row
 
-    row = parse_row({"id": 7, "question": " 问 ", "answer": "答", "gold_passage_ids": "g", "extra": 1,
-                     "history": [{"role": "user", "content": "上一句"}], "official_reply": "不是参考答案"}, "d")
+    row = parse_row(
+        {
+            "id": 7,
+            "question": " 问 ",
+            "answer": "答",
+            "gold_passage_ids": "g",
+            "extra": 1,
+            "history": [{"role": "user", "content": "上一句"}],
+            "official_reply": "不是参考答案",
+        },
+        "d",
+    )
     assert (row.id, row.question, row.reference, row.gold, len(row.history)) == ("7", "问", "答", ["g"], 1)
     citizen = parse_row(HANDOFF_ROWS[0], "m")
     assert citizen.should_handoff and citizen.reference == ""  # official_reply is not a reference answer
-    for bad in ({"id": "x", "question": "q", "should_handoff": "yes"},
-                {"id": "x", "question": "q", "history": [{"role": "bot", "content": "hi"}]},
-                {"id": "x", "question": "q", "gold_passage_ids": [{"id": 1}]},
-                {"question": "q"}):
+    for bad in (
+        {"id": "x", "question": "q", "should_handoff": "yes"},
+        {"id": "x", "question": "q", "history": [{"role": "bot", "content": "hi"}]},
+        {"id": "x", "question": "q", "gold_passage_ids": [{"id": 1}]},
+        {"question": "q"},
+    ):
         with pytest.raises(ValueError):
             parse_row(bad, "d")

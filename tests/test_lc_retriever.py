@@ -11,8 +11,12 @@ from assistant.retrieval import HybridRetriever
 
 
 def test_langchain_retriever_in_a_chain(mini_settings: Settings) -> None:
-    hybrid = HybridRetriever(mini_settings.index_dir, make_embedder(mini_settings.embedder), mini_settings.retrieval,
-                             mini_settings.today)
+    hybrid = HybridRetriever(
+        mini_settings.index_dir,
+        make_embedder(mini_settings.embedder),
+        mini_settings.retrieval,
+        mini_settings.today,
+    )
     lc = ZhengwuRetriever(retriever=hybrid, k=3)
     docs = lc.invoke("居住证怎么办理")
     assert 0 < len(docs) <= 3

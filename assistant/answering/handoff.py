@@ -203,7 +203,9 @@ def should_refuse(
     See docs/answering.md for how both are calibrated."""
     if not hits:
         return True
-    floor = settings.answer.relevance_floor if settings.answer.relevance_floor is not None else relevance_floor
+    floor = (
+        settings.answer.relevance_floor if settings.answer.relevance_floor is not None else relevance_floor
+    )
     best = max((h.dense_score for h in hits if h.dense_score is not None), default=None)
     if floor and best is not None and best < floor:
         return True
@@ -253,7 +255,9 @@ def build_handoff(reason: str, hits: Sequence[Hit], settings: Settings, place: s
         hotline=a.hotline, board=a.message_board, place=place or "该地区"
     )
     # A department's phone is only useful when the hits are about the citizen's topic (and place).
-    department, phone = department_contact(hits) if reason not in ("low_confidence", "other_region") else ("", "")
+    department, phone = (
+        department_contact(hits) if reason not in ("low_confidence", "other_region") else ("", "")
+    )
     if phone:
         message += f"也可咨询{department or '主管部门'}：{phone}。"
     return Handoff(

@@ -17,7 +17,9 @@ from scipy import sparse
 class KeywordIndex(Protocol):
     """Scores chunks against query tokens; returns (row indices, scores) best first."""
 
-    def search(self, tokens: Sequence[str], k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+    def search(
+        self, tokens: Sequence[str], k: int, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 class BM25Index:
@@ -54,7 +56,9 @@ class BM25Index:
         matrix = sparse.csc_matrix((weights.astype(np.float32), (tf.row, tf.col)), shape=tf.shape)
         return cls(matrix, vocab)
 
-    def search(self, tokens: Sequence[str], k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, tokens: Sequence[str], k: int, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         ids = sorted({self.vocab[t] for t in tokens if t in self.vocab})
         n = self.matrix.shape[0]
         if not ids or n == 0:
@@ -70,7 +74,9 @@ class BM25Index:
 
     def save(self, directory: Path) -> None:
         sparse.save_npz(directory / "bm25.npz", self.matrix.tocsc(), compressed=False)
-        (directory / "bm25_vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
+        (directory / "bm25_vocab.json").write_text(
+            json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8"
+        )
 
     @classmethod
     def load(cls, directory: Path) -> BM25Index:

@@ -104,7 +104,11 @@ def open_index(index_dir: Path, embedder_name: str | None = None, *, load_vector
         )
     with open(gen / "chunks.jsonl", encoding="utf-8") as fh:
         chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
-    vectors = np.load(gen / "vectors.npy", mmap_mode="r") if load_vectors else np.zeros((0, manifest.dim), np.float32)
+    vectors = (
+        np.load(gen / "vectors.npy", mmap_mode="r")
+        if load_vectors
+        else np.zeros((0, manifest.dim), np.float32)
+    )
     dense = FaissIndex.load(gen / "faiss.index", manifest.vector_index)
     keyword = BM25Index.load(gen)
     return Index(gen, manifest, chunks, vectors, dense, keyword)

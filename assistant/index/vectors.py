@@ -39,8 +39,13 @@ class FaissIndex:
             index, kind = faiss.IndexFlatIP(dim), "flat"
         else:
             nlist = int(4 * np.sqrt(len(vectors)))
-            index, kind = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT), "ivf"
-            sample = np.random.default_rng(0).choice(len(vectors), min(len(vectors), 40 * nlist), replace=False)
+            index, kind = (
+                faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT),
+                "ivf",
+            )
+            sample = np.random.default_rng(0).choice(
+                len(vectors), min(len(vectors), 40 * nlist), replace=False
+            )
             index.train(vectors[np.sort(sample)])
             index.nprobe = nprobe
         if len(vectors):

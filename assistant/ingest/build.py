@@ -51,7 +51,12 @@ class IngestReport:
 
 def document_hash(doc: Document, settings: Settings) -> str:
     """Content hash of everything that affects a document's chunks and metadata."""
-    payload = json.dumps([asdict(doc), settings.chunking.model_dump(), CHUNKER_VERSION], ensure_ascii=False, sort_keys=True, default=str)
+    payload = json.dumps(
+        [asdict(doc), settings.chunking.model_dump(), CHUNKER_VERSION],
+        ensure_ascii=False,
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
@@ -144,7 +149,11 @@ def build_index_from_documents(
 
     embedder.warm_up()
     todo = [i for i, v in enumerate(vec_rows) if v is None]
-    cache = None if embedder.name.startswith("hash") else EmbeddingCache(settings.cache_dir / "embeddings.sqlite3")
+    cache = (
+        None
+        if embedder.name.startswith("hash")
+        else EmbeddingCache(settings.cache_dir / "embeddings.sqlite3")
+    )
     fresh = embed_with_cache(
         [chunks[i].embed_text or chunks[i].text for i in todo],
         embedder.name,
@@ -165,7 +174,9 @@ def build_index_from_documents(
     report.chunks_embedded = len(todo)
 
     keyword = BM25Index.build([tokenize(keyword_text(c)) for c in chunks])
-    manifest = IndexManifest(embedder=embedder.name, dim=embedder.dim, chunker_version=CHUNKER_VERSION, documents=entries)
+    manifest = IndexManifest(
+        embedder=embedder.name, dim=embedder.dim, chunker_version=CHUNKER_VERSION, documents=entries
+    )
     write_index(index_dir, manifest, chunks, vectors, keyword, exact_max=settings.retrieval.exact_index_max)
     (Path(index_dir) / "userdict.txt").write_text("\n".join(user_words(docs)), encoding="utf-8")
     report.chunks_total = len(chunks)
