@@ -111,6 +111,62 @@ def test_law_answer_picks_the_relevant_article(settings: Settings) -> None:
     assert "第二条" in ans.text and "第一条" not in ans.text and "第三条" not in ans.text
 
 
+NOTICE = "\n".join(
+    [
+        "穗民规字〔2025〕2号",
+        "关于印发2025年最低生活保障标准的通知",
+        "各区人民政府，市政府各部门、各直属机构：",
+        "经市人民政府同意，现公布我市2025年城乡最低生活保障等标准，现就有关事项通知如下：",
+        "广州市民政局",
+        "2025年5月30日",
+        "（联系科室：社会救助处，联系电话：12345678）",
+        "一、适用范围",
+        "本通知适用于本市户籍居民中的困难家庭，家庭成员的认定按照本市社会救助家庭经济状况核对的规定执行。"
+        * 6,
+        "二、社会救助标准",
+        "（一）全市城乡最低生活保障标准为每人每月1309元。",
+        "（二）最低生活保障边缘家庭认定标准按最低生活保障标准的1.5倍确定。",
+        "三、其他事项",
+        "各区要做好宣传解释工作，确保困难群众及时享受救助待遇，并在重大节假日期间组织走访慰问。" * 6,
+    ]
+)
+
+
+def notice_hit(text: str = NOTICE, n: int = 0, score: float = 1.0) -> Hit:
+    return hit(
+        "notice",
+        text,
+        score,
+        n,
+        type="policy",
+        title="关于印发2025年最低生活保障标准的通知",
+        doc_number="穗民规字〔2025〕2号",
+    )
+
+
+def test_notice_answer_skips_the_cover_letter_and_quotes_the_asked_figure(settings: Settings) -> None:
+    ans = ExtractiveAnswerer(settings).answer("低保标准是多少", [notice_hit()])
+    body = ans.text.split("：", 1)[1]  # after the 根据《…》（文号）： lead
+    assert body.startswith("二、社会救助标准\n（一）全市城乡最低生活保障标准为每人每月1309元")
+    for cover in ("各区人民政府", "现就有关事项通知如下", "2025年5月30日", "联系科室", "穗民规字"):
+        assert cover not in body
+
+
+def test_notice_answer_reads_from_the_top_when_no_paragraph_stands_out(settings: Settings) -> None:
+    ans = ExtractiveAnswerer(settings).answer("这个通知讲了什么", [notice_hit()])
+    body = ans.text.split("：", 1)[1]
+    assert body.startswith("一、适用范围") and "现印发" not in body and "各区人民政府" not in body
+
+
+def test_notice_chunks_that_are_not_neighbours_are_quoted_with_a_gap_mark(settings: Settings) -> None:
+    first = "一、社会救助标准\n（一）全市城乡最低生活保障标准为每人每月1309元。"
+    later = "五、执行时间\n本标准自2025年6月1日起执行。"
+    ans = ExtractiveAnswerer(settings).answer(
+        "低保标准是多少", [notice_hit(first, 0, 0.9), notice_hit(later, 4, 0.8)]
+    )
+    assert "1309元。\n……\n五、执行时间" in ans.text
+
+
 GUIDE_CHUNKS = [
     ("受理条件", "conditions", "受理条件\n年满16周岁的中国公民。"),
     ("申请材料", "materials", "申请材料\n1. 居民身份证\n2. 户口簿\n3. 近期免冠照片"),

@@ -25,12 +25,26 @@ from assistant.answering.base import (
 from assistant.answering.grounding import bigrams
 from assistant.answering.handoff import build_handoff
 from assistant.config import Settings
+from assistant.retrieval import expand_query, load_synonyms
 from assistant.text import split_sentences
 from assistant.types import Answer, Card, Chunk, Citation, Event, Hit
 
 MAX_ANSWER_CHARS = 800  # longer passages are cut at a sentence end
 _ARTICLE = re.compile(r"(?=第[一二三四五六七八九十百千零〇\d]+条)")
 _CHUNK_NO = re.compile(r"#(\d+)$")
+# a notice's cover letter: addressees, "现印发给你们，请遵照执行", signature and date lines (the citation
+# carries the issuer and date); dropped from quotes
+_COVER = re.compile(
+    r"现印发给你们|请遵照执行|请认真贯彻|现[就将]有关事项通知如下|^各[^。]{0,60}：$|公开方式|印发$"
+    r"|^（联系[^）]*）$|^\d{4}年\s*\d{1,2}月\s*\d{1,2}\s*日$|^[\u4e00-\u9fff ]{2,30}(?:局|委员会|厅|办公室|人民政府|中心)$"
+)
+_CONTACT = re.compile(r"联系科室|联系电话|联系人")  # kept, but a quote does not start there
+# questions that ask for a figure or a date, whose answer is a line with numbers in it
+_WANTS_FIGURE = re.compile(r"多少|几[天个年月次岁号]|标准|金额|什么时候|何时|时间|期限|多久|多长")
+_HAS_FIGURE = re.compile(r"\d")
+_SPACE = re.compile(r"\s+")
+_SYNONYMS = load_synonyms()
+_MOVE_MARGIN = 0.15  # a later paragraph must cover this much more of the question to be quoted first
 
 
 def chunk_no(chunk: Chunk) -> int:
@@ -69,6 +83,42 @@ def relevance(question: str, text: str) -> float:
     """Share of the question's bigrams in ``text`` (for picking articles / sentences)."""
     qb = bigrams(question)
     return len(qb & bigrams(text)) / len(qb) if qb else 0.0
+
+
+def best_paragraphs(question: str, text: str, limit: int, drop: Sequence[str] = ()) -> str:
+    """Text without 条 articles: ``limit`` chars from the paragraph that best matches the question.
+
+    A notice's cover letter and the paragraphs in ``drop`` (the title and 文号 the answer already
+    names) are left out. The rest are scored by the question's bigrams (colloquial terms expanded with
+    the synonym table), plus a little for numbers when the question asks for a figure or date. The
+    quote starts at the first paragraph unless a later one covers clearly more of the question, and
+    then at that paragraph's heading (一、… / （二）…) when it has one, so its figures keep their label.
+    """
+    skip = {_SPACE.sub("", d) for d in drop if d and d.strip()}
+    paras = [p.strip() for p in text.split("\n") if p.strip() and _SPACE.sub("", p) not in skip]
+    paras = [p for p in paras if not _COVER.search(p)] or paras
+    if sum(len(p) + 1 for p in paras) <= limit:
+        return "\n".join(paras)
+    q = expand_query(question, _SYNONYMS)
+    wants_figure = bool(_WANTS_FIGURE.search(question))
+
+    def score(p: str) -> float:
+        s = relevance(q, p) + (0.1 if wants_figure and _HAS_FIGURE.search(p) else 0.0)
+        return s - 1.0 if _CONTACT.search(p) else s
+
+    scores = [score(p) for p in paras]
+    start = max(range(len(paras)), key=lambda i: (scores[i], -i))
+    if scores[start] - scores[0] < _MOVE_MARGIN:  # no clear winner: read from the top
+        start = 0
+    prev = paras[start - 1] if start else ""
+    if prev and len(prev) <= 30 and not prev.endswith(("。", "；", "：")) and not _CONTACT.search(prev):
+        start -= 1
+    window: list[str] = []
+    for p in paras[start:]:
+        window.append(p)
+        if sum(len(w) + 1 for w in window) > limit:
+            break
+    return cut_at_sentence("\n".join(window), limit)
 
 
 class ExtractiveAnswerer:
@@ -181,7 +231,12 @@ class ExtractiveAnswerer:
         )
         articles = [a.strip() for a in _ARTICLE.split(text) if a.strip()]
         if len(articles) <= 1:
-            return cut_at_sentence(text.strip(), 600)
+            # paragraphs are not numbered like 条: mark the gap between two chunks that are not neighbours
+            if len(best_hits) > 1 and chunk_no(best_hits[1].chunk) != chunk_no(best_hits[0].chunk) + 1:
+                text = f"{best_hits[0].chunk.text.strip()}\n……\n{best_hits[1].chunk.text.strip()}"
+            meta = group.top.chunk.metadata
+            drop = (group.top.chunk.title, str(meta.get("doc_number", "") or ""))
+            return best_paragraphs(question, text, 600, drop)
         ranked = sorted(range(len(articles)), key=lambda i: -relevance(question, articles[i]))
         keep = sorted(ranked[:2])
         if relevance(question, articles[ranked[1]]) < 0.5 * relevance(question, articles[ranked[0]]):
