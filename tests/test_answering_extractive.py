@@ -111,6 +111,18 @@ def test_law_answer_picks_the_relevant_article(settings: Settings) -> None:
     assert "第二条" in ans.text and "第一条" not in ans.text and "第三条" not in ans.text
 
 
+def test_law_answer_expands_colloquial_terms_and_prefers_figures_for_how_many(settings: Settings) -> None:
+    text = (
+        "第一条 为了维护职工休息休假权利，调动职工工作积极性，制定本条例。"
+        "第二条 单位应当保证职工享受带薪年休假。"
+        "第三条 职工累计工作已满1年不满10年的，年休假5天；已满10年不满20年的，年休假10天。"
+    )
+    ans = ExtractiveAnswerer(settings).answer(
+        "一年有几天年假", [hit("law", text, 1.0, type="law", title="职工带薪年休假条例")]
+    )
+    assert "第三条" in ans.text and "第一条" not in ans.text
+
+
 NOTICE = "\n".join(
     [
         "穗民规字〔2025〕2号",

@@ -85,12 +85,20 @@ def relevance(question: str, text: str) -> float:
     return len(qb & bigrams(text)) / len(qb) if qb else 0.0
 
 
+def match_scores(question: str, texts: Sequence[str]) -> list[float]:
+    """How well each text answers ``question``: the share of its bigrams (colloquial terms expanded with
+    the synonym table) found in the text, +0.1 for a text with numbers when the question asks for a
+    figure or date (多少 / 几天 / 标准 / 什么时候 …)."""
+    q = expand_query(question, _SYNONYMS)
+    wants_figure = bool(_WANTS_FIGURE.search(question))
+    return [relevance(q, t) + (0.1 if wants_figure and _HAS_FIGURE.search(t) else 0.0) for t in texts]
+
+
 def best_paragraphs(question: str, text: str, limit: int, drop: Sequence[str] = ()) -> str:
     """Text without 条 articles: ``limit`` chars from the paragraph that best matches the question.
 
     A notice's cover letter and the paragraphs in ``drop`` (the title and 文号 the answer already
-    names) are left out. The rest are scored by the question's bigrams (colloquial terms expanded with
-    the synonym table), plus a little for numbers when the question asks for a figure or date. The
+    names) are left out. The rest are scored by ``match_scores``; contact lines score below all. The
     quote starts at the first paragraph unless a later one covers clearly more of the question, and
     then at that paragraph's heading (一、… / （二）…) when it has one, so its figures keep their label.
     """
@@ -99,14 +107,10 @@ def best_paragraphs(question: str, text: str, limit: int, drop: Sequence[str] = 
     paras = [p for p in paras if not _COVER.search(p)] or paras
     if sum(len(p) + 1 for p in paras) <= limit:
         return "\n".join(paras)
-    q = expand_query(question, _SYNONYMS)
-    wants_figure = bool(_WANTS_FIGURE.search(question))
-
-    def score(p: str) -> float:
-        s = relevance(q, p) + (0.1 if wants_figure and _HAS_FIGURE.search(p) else 0.0)
-        return s - 1.0 if _CONTACT.search(p) else s
-
-    scores = [score(p) for p in paras]
+    scores = [
+        s - 1.0 if _CONTACT.search(p) else s
+        for p, s in zip(paras, match_scores(question, paras), strict=True)
+    ]
     start = max(range(len(paras)), key=lambda i: (scores[i], -i))
     if scores[start] - scores[0] < _MOVE_MARGIN:  # no clear winner: read from the top
         start = 0
@@ -237,9 +241,10 @@ class ExtractiveAnswerer:
             meta = group.top.chunk.metadata
             drop = (group.top.chunk.title, str(meta.get("doc_number", "") or ""))
             return best_paragraphs(question, text, 600, drop)
-        ranked = sorted(range(len(articles)), key=lambda i: -relevance(question, articles[i]))
+        scores = match_scores(question, articles)
+        ranked = sorted(range(len(articles)), key=lambda i: -scores[i])
         keep = sorted(ranked[:2])
-        if relevance(question, articles[ranked[1]]) < 0.5 * relevance(question, articles[ranked[0]]):
+        if scores[ranked[1]] < 0.5 * scores[ranked[0]]:
             keep = [ranked[0]]
         return cut_at_sentence("\n".join(articles[i] for i in keep), 600)
 
