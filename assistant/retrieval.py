@@ -208,6 +208,9 @@ class HybridRetriever:
         order = np.argsort(-fused, kind="stable")
         d_rank = {int(r): i + 1 for i, r in enumerate(d_ids)}
         k_rank = {int(r): i + 1 for i, r in enumerate(k_ids)}
+        keep = _without_copies(
+            [index.chunks[int(cand[j])] for j in order], max(k, s.rerank_candidates if self.reranker else k)
+        )
         hits = [
             Hit(
                 chunk=index.chunks[int(cand[j])],
@@ -217,7 +220,7 @@ class HybridRetriever:
                 dense_rank=d_rank.get(int(cand[j])),
                 keyword_rank=k_rank.get(int(cand[j])),
             )
-            for j in order[: max(k, s.rerank_candidates if self.reranker else k)]
+            for j in order[keep]
         ]
         if self.reranker is not None and hits:
             scores = self.reranker.score(q, [h.chunk.text for h in hits])
@@ -247,6 +250,27 @@ class HybridRetriever:
             "keyword_weight": s.keyword_weight,
             "reranker": s.reranker or None,
         }
+
+
+def _without_copies(ranked: Sequence[Chunk], limit: int) -> np.ndarray:
+    """Positions in ``ranked`` of the first ``limit`` chunks that are not another office's copy of a guide.
+
+    The same service item (same name, same department) is often published once per service hall, as
+    separate documents that differ only in address; five of them would fill the top five. The best
+    ranked copy stands for the item. Other document types are never collapsed: their titles are not
+    unique names (FAQ titles such as 目前 or 第一步 repeat).
+    """
+    first_doc: dict[tuple[str, str], str] = {}
+    keep: list[int] = []
+    for pos, chunk in enumerate(ranked):
+        if chunk.metadata.get("type") == "guide":
+            key = (chunk.title, str(chunk.metadata.get("department", "")))
+            if first_doc.setdefault(key, chunk.doc_id) != chunk.doc_id:
+                continue
+        keep.append(pos)
+        if len(keep) >= limit:
+            break
+    return np.asarray(keep, dtype=np.int64)
 
 
 def _bm25_rows(index: Index, tokens: Sequence[str], rows: np.ndarray) -> np.ndarray:

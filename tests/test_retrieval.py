@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from assistant.config import Settings
@@ -66,3 +69,32 @@ def test_validity_follows_the_date_of_each_search(mini_settings: Settings) -> No
     assert not {h.doc_id for h in r.search(title, k=10, filters=Filters(today="2029-07-29"))} & expiring
     # no date in the filters: the retriever's own date (the settings' ``today``) decides
     assert {h.doc_id for h in r.search(title, k=10)} & expiring
+
+
+def test_one_service_item_published_by_several_halls_takes_one_place(settings_factory: Any) -> None:
+    from assistant.ingest.build import ingest
+
+    settings: Settings = settings_factory()
+    knowledge = settings.index_dir.parent / "knowledge_copies" / "guides"
+    knowledge.mkdir(parents=True)
+    base = {
+        "事项名称": "机动车驾驶证期满换证",
+        "实施主体": "广州市公安局",
+        "地区": "广州市",
+        "事项类型": "公共服务",
+        "受理条件": "机动车驾驶证有效期满前九十日内，持证人可以申请换证。",
+        "申请材料": ["居民身份证", "机动车驾驶证"],
+    }
+    for n, hall in enumerate(["天河车管所", "白云车管所", "番禺车管所"]):
+        guide = {**base, "id": f"guide-renew-{n}", "办理地点": hall}
+        (knowledge / f"renew_{n}.json").write_text(json.dumps(guide, ensure_ascii=False), encoding="utf-8")
+    other = {**base, "id": "guide-lost", "事项名称": "机动车驾驶证遗失补证", "办理地点": "天河车管所"}
+    other["受理条件"] = "机动车驾驶证遗失的，持证人可以申请补证。"
+    (knowledge / "lost.json").write_text(json.dumps(other, ensure_ascii=False), encoding="utf-8")
+    settings = settings.model_copy(update={"knowledge_dir": knowledge.parent})
+    ingest(settings)
+
+    hits = _retriever(settings).search("驾驶证到期换证", k=5)
+    renew = {h.doc_id for h in hits if h.chunk.title == "机动车驾驶证期满换证"}
+    assert len(renew) == 1, "the three halls' copies of one item should collapse to the best ranked"
+    assert "guide-lost" in {h.doc_id for h in hits}, "the freed places go to other documents"
