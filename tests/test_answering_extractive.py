@@ -8,7 +8,13 @@ import pytest
 
 from assistant.answering import make_answerer
 from assistant.answering.cards import build_card, card_text, fields_from_chunks, question_aspects
-from assistant.answering.extractive import ExtractiveAnswerer, cut_at_sentence, merge_overlapping
+from assistant.answering.extractive import (
+    GAP,
+    ExtractiveAnswerer,
+    best_paragraphs,
+    cut_at_sentence,
+    merge_overlapping,
+)
 from assistant.answering.grounding import grounded_rate
 from assistant.config import Settings
 from assistant.text import strip_punct
@@ -177,6 +183,13 @@ def test_notice_chunks_that_are_not_neighbours_are_quoted_with_a_gap_mark(settin
         "低保标准是多少", [notice_hit(first, 0, 0.9), notice_hit(later, 4, 0.8)]
     )
     assert "1309元。\n……\n五、执行时间" in ans.text
+
+
+def test_a_quote_after_a_gap_does_not_open_with_the_gap_mark() -> None:
+    filler = "本条适用于本市户籍居民中的困难家庭，认定按社会救助家庭经济状况核对的规定执行。" * 8
+    text = f"一、适用范围\n{filler}\n{GAP}\n（一）全市城乡最低生活保障标准为每人每月1309元。\n{filler}"
+    quote = best_paragraphs("低保标准是多少", text, 600)
+    assert quote.startswith("（一）全市城乡最低生活保障标准为每人每月1309元")
 
 
 GUIDE_CHUNKS = [

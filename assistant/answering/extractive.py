@@ -45,6 +45,7 @@ _HAS_FIGURE = re.compile(r"\d")
 _SPACE = re.compile(r"\s+")
 _SYNONYMS = load_synonyms()
 _MOVE_MARGIN = 0.15  # a later paragraph must cover this much more of the question to be quoted first
+GAP = "……"  # the line between two quoted chunks that are not neighbours
 
 
 def chunk_no(chunk: Chunk) -> int:
@@ -115,7 +116,8 @@ def best_paragraphs(question: str, text: str, limit: int, drop: Sequence[str] = 
     if scores[start] - scores[0] < _MOVE_MARGIN:  # no clear winner: read from the top
         start = 0
     prev = paras[start - 1] if start else ""
-    if prev and len(prev) <= 30 and not prev.endswith(("。", "；", "：")) and not _CONTACT.search(prev):
+    heading = prev != GAP and len(prev) <= 30 and not prev.endswith(("。", "；", "："))
+    if prev and heading and not _CONTACT.search(prev):
         start -= 1
     window: list[str] = []
     for p in paras[start:]:
@@ -237,7 +239,7 @@ class ExtractiveAnswerer:
         if len(articles) <= 1:
             # paragraphs are not numbered like 条: mark the gap between two chunks that are not neighbours
             if len(best_hits) > 1 and chunk_no(best_hits[1].chunk) != chunk_no(best_hits[0].chunk) + 1:
-                text = f"{best_hits[0].chunk.text.strip()}\n……\n{best_hits[1].chunk.text.strip()}"
+                text = f"{best_hits[0].chunk.text.strip()}\n{GAP}\n{best_hits[1].chunk.text.strip()}"
             meta = group.top.chunk.metadata
             drop = (group.top.chunk.title, str(meta.get("doc_number", "") or ""))
             return best_paragraphs(question, text, 600, drop)
