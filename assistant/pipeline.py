@@ -62,9 +62,8 @@ class Assistant:
         query = rewrite(question, history)
         timings["rewrite_ms"] = _ms(t)
         t = time.perf_counter()
-        k = max(
-            self.settings.retrieval.top_k, 20
-        )  # evals collapse these to documents; answerers use the top few
+        # evals collapse these to documents; answerers use the top few
+        k = max(self.settings.retrieval.top_k, 20)
         hits = self.retriever.search(query, k=k, filters=Filters(region=region, today=self.settings.today))
         timings["retrieve_ms"] = _ms(t)
         t = time.perf_counter()

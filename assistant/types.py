@@ -171,9 +171,8 @@ class Card:
 class Handoff:
     """Machine-readable hand-off: why, and where the citizen should go instead."""
 
-    reason: (
-        str  # low_confidence | individual_case | complaint | human_requested | no_knowledge | other_region
-    )
+    # low_confidence | individual_case | complaint | human_requested | no_knowledge | other_region
+    reason: str
     message: str
     hotline: str = "12345"
     channels: list[str] = field(default_factory=list)

@@ -48,9 +48,8 @@ def test_only_a_question_whose_every_place_is_uncovered_is_flagged() -> None:
     assert uncovered_place("积分落户政策", GZ) is None  # no place named
     national = [hit("law-1", "居住证暂行条例", "全国")]
     assert uncovered_place("上海居住证怎么办", national) is None  # national rules apply everywhere
-    assert (
-        uncovered_place("上海居住证怎么办", [hit("x", "上海市居住证办理指南", "")]) is None
-    )  # title names it
+    titled = [hit("x", "上海市居住证办理指南", "")]
+    assert uncovered_place("上海居住证怎么办", titled) is None  # the title names it
 
 
 def test_respond_hands_off_to_the_named_place() -> None:

@@ -148,9 +148,8 @@ def test_score_counts_passages_above_the_gold_one() -> None:
     tuner = Tuner.__new__(Tuner)
     tuner.pairs = [Pair("a", 0, "g"), Pair("b", 0, "g")]
     q = np.eye(3, dtype=np.float32)[:2]
-    p = np.array(
-        [[0.9, 0, 0], [1.0, 0, 0], [0, 0.5, 0.1]], dtype=np.float32
-    )  # both golds rank 2nd; ties do not count
+    # both golds rank 2nd; ties do not count
+    p = np.array([[0.9, 0, 0], [1.0, 0, 0], [0, 0.5, 0.1]], dtype=np.float32)
     m = tuner.score(q, p, [0, 1])
     assert m["hit@1"] == 0 and m["hit@5"] == 1 and m["mrr@10"] == pytest.approx(0.5)
 
