@@ -52,7 +52,8 @@ def gazetteer(path: Path = RESOURCE) -> dict[str, Place]:
 
 
 def _bare(name: str) -> str:
-    return _SUFFIX.sub("", name.strip()) if len(name.strip()) > 2 else name.strip()
+    """``name`` without its 省/市/自治区 suffix; a two-character name keeps it (沙市 is not 沙)."""
+    return _SUFFIX.sub("", name) if len(name) > 2 else name
 
 
 def place_of(region: str) -> Place | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -208,9 +208,8 @@ class HybridRetriever:
         order = np.argsort(-fused, kind="stable")
         d_rank = {int(r): i + 1 for i, r in enumerate(d_ids)}
         k_rank = {int(r): i + 1 for i, r in enumerate(k_ids)}
-        keep = _without_copies(
-            [index.chunks[int(cand[j])] for j in order], max(k, s.rerank_candidates if self.reranker else k)
-        )
+        limit = max(k, s.rerank_candidates if self.reranker else k)
+        keep = _without_copies((index.chunks[int(cand[j])] for j in order), limit)
         hits = [
             Hit(
                 chunk=index.chunks[int(cand[j])],
@@ -252,7 +251,7 @@ class HybridRetriever:
         }
 
 
-def _without_copies(ranked: Sequence[Chunk], limit: int) -> np.ndarray:
+def _without_copies(ranked: Iterable[Chunk], limit: int) -> np.ndarray:
     """Positions in ``ranked`` of the first ``limit`` chunks that are not another office's copy of a guide.
 
     The same service item (same name, same department) is often published once per service hall, as

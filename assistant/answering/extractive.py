@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from functools import cache
 
 from assistant.answering import cards
 from assistant.answering.base import (
@@ -43,7 +44,6 @@ _CONTACT = re.compile(r"联系科室|联系电话|联系人")  # kept, but a quo
 _WANTS_FIGURE = re.compile(r"多少|几[天个年月次岁号]|标准|金额|什么时候|何时|时间|期限|多久|多长")
 _HAS_FIGURE = re.compile(r"\d")
 _SPACE = re.compile(r"\s+")
-_SYNONYMS = load_synonyms()
 _MOVE_MARGIN = 0.15  # a later paragraph must cover this much more of the question to be quoted first
 GAP = "……"  # the line between two quoted chunks that are not neighbours
 
@@ -80,19 +80,23 @@ def cut_at_sentence(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
     return kept or text[:limit] + "…"
 
 
-def relevance(question: str, text: str) -> float:
-    """Share of the question's bigrams in ``text`` (for picking articles / sentences)."""
-    qb = bigrams(question)
-    return len(qb & bigrams(text)) / len(qb) if qb else 0.0
+@cache
+def _synonyms() -> dict[str, list[str]]:
+    """The curated colloquial → official table (read on first use, not at import)."""
+    return load_synonyms()
 
 
 def match_scores(question: str, texts: Sequence[str]) -> list[float]:
     """How well each text answers ``question``: the share of its bigrams (colloquial terms expanded with
     the synonym table) found in the text, +0.1 for a text with numbers when the question asks for a
     figure or date (多少 / 几天 / 标准 / 什么时候 …)."""
-    q = expand_query(question, _SYNONYMS)
+    qb = bigrams(expand_query(question, _synonyms()))  # once, not per text
     wants_figure = bool(_WANTS_FIGURE.search(question))
-    return [relevance(q, t) + (0.1 if wants_figure and _HAS_FIGURE.search(t) else 0.0) for t in texts]
+    return [
+        (len(qb & bigrams(t)) / len(qb) if qb else 0.0)
+        + (0.1 if wants_figure and _HAS_FIGURE.search(t) else 0.0)
+        for t in texts
+    ]
 
 
 def best_paragraphs(question: str, text: str, limit: int, drop: Sequence[str] = ()) -> str:
@@ -120,9 +124,11 @@ def best_paragraphs(question: str, text: str, limit: int, drop: Sequence[str] = 
     if prev and heading and not _CONTACT.search(prev):
         start -= 1
     window: list[str] = []
+    size = 0
     for p in paras[start:]:
         window.append(p)
-        if sum(len(w) + 1 for w in window) > limit:
+        size += len(p) + 1
+        if size > limit:
             break
     return cut_at_sentence("\n".join(window), limit)
 

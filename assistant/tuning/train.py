@@ -187,11 +187,12 @@ class Tuner:
 
     def score(self, q_vecs: np.ndarray, p_vecs: np.ndarray, rows: Sequence[int]) -> dict[str, float]:
         """hit@1/5/10 and MRR@10 of the gold passage among all passages (dense only)."""
-        sims = q_vecs @ p_vecs.T
+        return self.score_sims(q_vecs @ p_vecs.T, rows)
+
+    def score_sims(self, sims: np.ndarray, rows: Sequence[int]) -> dict[str, float]:
+        """``score`` from the question × passage similarities of ``rows``."""
         gold = np.array([self.pairs[i].passage for i in rows])
-        rank = (sims > sims[np.arange(len(rows)), gold][:, None]).sum(
-            1
-        )  # passages scoring above the gold one
+        rank = (sims > sims[np.arange(len(rows)), gold][:, None]).sum(1)  # passages above the gold one
         return {
             "hit@1": float(np.mean(rank < 1)),
             "hit@5": float(np.mean(rank < 5)),
@@ -233,12 +234,10 @@ def lodo(tuner: Tuner, min_fold: int = 50, only: Sequence[str] = ()) -> dict[str
         model = tuner.train(tuner.new_model(), train_rows, negatives)
         p_vecs = tuner.embed(model, tuner.p_ids)
         q_vecs = tuner.embed(model, [tuner.q_ids[i] for i in test])
-        per_fold[name] = {
-            "base": tuner.score(q_base[test], p_base, test),
-            "tuned": tuner.score(q_vecs, p_vecs, test),
-        }
-        best["base"].append((q_base[test] @ p_base.T).max(1))
-        best["tuned"].append((q_vecs @ p_vecs.T).max(1))
+        sims = {"base": q_base[test] @ p_base.T, "tuned": q_vecs @ p_vecs.T}
+        per_fold[name] = {k: tuner.score_sims(s, test) for k, s in sims.items()}
+        for k, s in sims.items():
+            best[k].append(s.max(1))
         tuner.log(f"  base {fmt(per_fold[name]['base'])}\n  tuned {fmt(per_fold[name]['tuned'])}")
     return {
         "folds": per_fold,
