@@ -1,4 +1,4 @@
-"""Command line: ``python -m assistant ingest|search|serve``; errors become one clear line and exit code 2."""
+"""Command line: ``python -m assistant ingest|search|ask`` (the server is ``serve.py``); errors become one clear line and exit code 2."""
 
 from __future__ import annotations
 

@@ -47,6 +47,8 @@ class RetrievalSettings(BaseModel):
     keyword_weight: float = 0.2
     fusion: Literal["weighted", "rrf", "dense", "keyword"] = "weighted"
     title_weight: float = 0.0  # bonus × share of the query's words found in the chunk's title
+    region_boost: float = 0.05  # added to the fused score of chunks of the requested region
+    rrf_k: int = 60  # reciprocal rank fusion's constant (fusion="rrf"): 1/(k + rank) per side
     reranker: str = ""  # local CrossEncoder folder; empty: no reranking
     rerank_candidates: int = 20
     include_expired: bool = False

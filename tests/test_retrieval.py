@@ -10,14 +10,15 @@ import pytest
 from assistant.config import Settings
 from assistant.embedders import make_embedder
 from assistant.errors import InvalidInputError
-from assistant.retrieval import HybridRetriever, expand_query, load_synonyms
+from assistant.retrieval import HybridRetriever
+from assistant.synonyms import expand_query, load_synonyms
 from assistant.types import STATUS_REPEALED, Filters
 
 
 def _retriever(settings: Settings, **retrieval: object) -> HybridRetriever:
     rs = settings.retrieval.model_copy(update=retrieval)
     r = HybridRetriever(settings.index_dir, make_embedder(settings.embedder), rs, settings.today)
-    r.load()
+    r.warm_up()
     return r
 
 

@@ -13,8 +13,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from assistant.answering.classify import THRESHOLD, message_score
 from assistant.answering.grounding import support_score
-from assistant.answering.handoff import THRESHOLD, message_score
+from assistant.query import Query
 from assistant.text import split_sentences, strip_punct
 
 
@@ -25,8 +26,8 @@ def _read(path: Path) -> list[dict[str, Any]]:
 def handoff_figures(dev: Path, thresholds: tuple[float, ...] = (1.5, 2.0, 2.5, 3.0)) -> dict[str, Any]:
     posts = _read(dev / "citizen_messages_dev.jsonl")
     questions = _read(dev / "beijing_qa_dev.jsonl")
-    ps = [message_score(r["question"])[0] for r in posts]
-    qs = [message_score(r["question"])[0] for r in questions]
+    ps = [message_score(Query.parse(r["question"]))[0] for r in posts]
+    qs = [message_score(Query.parse(r["question"]))[0] for r in questions]
     sweep = {
         t: {
             "handoff_recall": round(sum(s >= t for s in ps) / len(ps), 3),

@@ -21,7 +21,7 @@ from ..sessions import SessionStore, make_session_store
 from .errors import install_error_handlers
 from .metrics import Metrics
 from .middleware import RequestContextMiddleware
-from .routes import chat, feedback, health, openai_compat, search, sessions
+from .routes import chat, feedback, health, openai_compat, qr, search, sessions
 from .security import Guard
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def create_app(
 
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, api=settings.api, metrics=metrics)
-    for module in (chat, openai_compat, search, sessions, feedback, health):
+    for module in (chat, qr, openai_compat, search, sessions, feedback, health):
         app.include_router(module.router)
     _include_web_ui(app)
     return app

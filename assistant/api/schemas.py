@@ -197,6 +197,40 @@ class ChatCompletionRequest(BaseModel):
     user: str | None = None
 
 
+class OAIAssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class OAIChoice(BaseModel):
+    index: int = 0
+    message: OAIAssistantMessage
+    finish_reason: str = "stop"
+
+
+class OAIUsage(BaseModel):
+    """Characters stand in for tokens (Chinese text is about one token per character)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(BaseModel):
+    """OpenAI's chat.completion object, plus our ``citations``, ``answered_by``, ``handoff`` and ``request_id``."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[OAIChoice]
+    usage: OAIUsage
+    citations: list[CitationOut]
+    answered_by: str
+    handoff: HandoffOut | None = None
+    request_id: str
+
+
 class OAIModel(BaseModel):
     id: str
     object: Literal["model"] = "model"

@@ -19,8 +19,8 @@ import numpy as np
 
 from ..errors import IndexMismatchError, IndexMissingError
 from ..types import Chunk
-from .keyword import BM25Index
-from .vectors import FaissIndex
+from .keyword import BM25Index, KeywordIndex
+from .vectors import FaissIndex, VectorIndex
 
 FORMAT_VERSION = 1
 
@@ -64,8 +64,8 @@ class Index:
     manifest: IndexManifest
     chunks: list[Chunk]
     vectors: np.ndarray
-    dense: FaissIndex
-    keyword: BM25Index
+    dense: VectorIndex
+    keyword: KeywordIndex
 
     def __len__(self) -> int:
         return len(self.chunks)

@@ -21,7 +21,7 @@ from ..errors import EmptyKnowledgeError, IndexError_, LoaderError
 from ..index.embcache import EmbeddingCache, embed_with_cache
 from ..index.keyword import BM25Index
 from ..index.store import DocEntry, IndexManifest, open_index, read_manifest, write_index
-from ..text import add_user_words, tokenize
+from ..text import tokenize
 from ..types import Chunk, Document
 from .chunking import CHUNKER_VERSION, chunk_document
 
@@ -75,6 +75,15 @@ def user_words(documents: Iterable[Document]) -> list[str]:
     return sorted(w for w in words if 2 <= len(w) <= 20)
 
 
+def unique_documents(documents: Iterable[Document]) -> list[Document]:
+    """One document per id: a later duplicate replaces the earlier one and takes its place at the end."""
+    by_id: dict[str, Document] = {}
+    for d in documents:
+        by_id.pop(d.id, None)  # re-inserted below, so it moves to the end as the list version did
+        by_id[d.id] = d
+    return list(by_id.values())
+
+
 def _progress_bar(total: int, enabled: bool, desc: str) -> Callable[[int], None]:
     if not enabled or total == 0:
         return lambda n: None
@@ -98,13 +107,7 @@ def build_index_from_documents(
     started = time.perf_counter()
     embedder = embedder or make_embedder(settings.embedder)
     report = IngestReport(skipped=list(skipped), documents_total=len(documents))
-    seen: set[str] = set()
-    docs: list[Document] = []
-    for d in documents:  # later duplicates of an id replace earlier ones
-        if d.id in seen:
-            docs = [x for x in docs if x.id != d.id]
-        seen.add(d.id)
-        docs.append(d)
+    docs = unique_documents(documents)
     hashes = {d.id: document_hash(d, settings) for d in docs}
 
     old = None if rebuild else read_manifest(index_dir)
@@ -130,7 +133,7 @@ def build_index_from_documents(
         except IndexError_:
             reuse = {}
 
-    add_user_words(user_words(docs))
+    words = user_words(docs)
     chunks: list[Chunk] = []
     vec_rows: list[np.ndarray | None] = []
     entries: dict[str, DocEntry] = {}
@@ -149,11 +152,7 @@ def build_index_from_documents(
 
     embedder.warm_up()
     todo = [i for i, v in enumerate(vec_rows) if v is None]
-    cache = (
-        None
-        if embedder.name.startswith("hash")
-        else EmbeddingCache(settings.cache_dir / "embeddings.sqlite3")
-    )
+    cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite3")
     fresh = embed_with_cache(
         [chunks[i].embed_text or chunks[i].text for i in todo],
         embedder.name,
@@ -163,8 +162,7 @@ def build_index_from_documents(
         batch=max(settings.embedder.batch_size, 1),
         progress=_progress_bar(len(todo), progress, "embedding"),
     )
-    if cache:
-        cache.close()
+    cache.close()
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
     for i, v in enumerate(vec_rows):
         if v is not None:
@@ -173,12 +171,13 @@ def build_index_from_documents(
         vectors[todo] = fresh
     report.chunks_embedded = len(todo)
 
-    keyword = BM25Index.build([tokenize(keyword_text(c)) for c in chunks])
+    vocabulary = frozenset(words)
+    keyword = BM25Index.build([tokenize(keyword_text(c), words=vocabulary) for c in chunks])
     manifest = IndexManifest(
         embedder=embedder.name, dim=embedder.dim, chunker_version=CHUNKER_VERSION, documents=entries
     )
     write_index(index_dir, manifest, chunks, vectors, keyword, exact_max=settings.retrieval.exact_index_max)
-    (Path(index_dir) / "userdict.txt").write_text("\n".join(user_words(docs)), encoding="utf-8")
+    (Path(index_dir) / "userdict.txt").write_text("\n".join(words), encoding="utf-8")
     report.chunks_total = len(chunks)
     report.written = True
     report.seconds = time.perf_counter() - started

@@ -1,4 +1,4 @@
-"""Helpers the chat routes share: length checks, answer bookkeeping (metrics + log), SSE error events."""
+"""Helpers the chat routes share: length checks, answer bookkeeping (metrics + log + session), SSE error events."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import anyio.to_thread
 from fastapi import Request
 
 from ...errors import AssistantError, InvalidInputError
+from ...sessions import Exchange
 from ...types import Answer
 from ..errors import error_body
 from ..logging import log_event
 from ..metrics import Metrics
 
 T = TypeVar("T")
+HISTORY_EXCHANGES = 5  # a chat turn is rewritten with at most this many earlier exchanges
 
 
 def check_question(question: str, max_chars: int) -> str:
@@ -47,6 +49,20 @@ def record_answer(
         confidence=round(answer.confidence, 4),
         timings=answer.timings,
         question=answer.question,
+    )
+
+
+def exchange(answer: Answer, question: str, session_id: str, rid: str) -> Exchange:
+    """The session record of one chat turn."""
+    cites = [{"n": c.n, "doc_id": c.doc_id, "title": c.title, "url": c.url} for c in answer.citations]
+    return Exchange(
+        request_id=rid,
+        session_id=session_id,
+        question=question,
+        answer=answer.text,
+        answered_by=answer.answered_by,
+        handoff=answer.handoff.reason if answer.handoff else "",
+        citations=cites,
     )
 
 
