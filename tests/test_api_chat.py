@@ -47,6 +47,17 @@ def test_follow_up_uses_and_extends_the_session(api_client: TestClient) -> None:
     assert s["turns"][0]["content"] == PASSPORT_Q and s["turns"][2]["content"] == "要多久能办好？"
     assert [e["request_id"] for e in s["exchanges"]] == [first["request_id"], second["request_id"]]
 
+    # the session's history changes the answer: the follow-up is about the topic asked before
+    permit = _chat(api_client, question="居住证怎么办理？")
+    follow_up = _chat(api_client, question="要多久能办好？", session_id=permit["session_id"])
+    alone = _chat(api_client, question="要多久能办好？")
+    assert follow_up["answer"] != alone["answer"]
+    assert (
+        follow_up["citations"][0]["doc_id"]
+        == permit["citations"][0]["doc_id"]
+        != alone["citations"][0]["doc_id"]
+    )
+
 
 def test_personal_data_is_masked_in_stored_history(api_client: TestClient) -> None:
     data = _chat(api_client, question="我的手机号13812345678，办护照要什么材料")

@@ -74,3 +74,15 @@ def test_no_clarify_when_question_names_a_variant_or_scores_differ_or_not_guides
     )
     faqs = [ghit("a", "居民身份证首次申领", 0.8, type_="faq"), ghit("b", "居民身份证补领", 0.8, type_="faq")]
     assert clarify(Query.parse("身份证"), faqs) is None
+
+
+def test_session_history_changes_the_answer_to_a_follow_up(mini_settings: object) -> None:
+    from assistant.pipeline import Assistant
+
+    assistant = Assistant.from_settings(mini_settings)  # type: ignore[arg-type]
+    follow_up = "需要什么材料？"
+    alone = assistant.answer(follow_up)
+    after = assistant.answer(follow_up, history=history("居住证怎么办理"))
+    assert after.rewritten_question == "居住证需要什么材料？" and alone.rewritten_question == follow_up
+    assert after.text != alone.text
+    assert after.citations and "居住证" in after.citations[0].title
