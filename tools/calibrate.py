@@ -1,6 +1,6 @@
 """Calibration figures for the hand-off classifier and the grounding threshold, from the dev sets.
 
-``python -m assistant.answering.calibrate --dev ../shared/data/dev`` prints the figures recorded in
+``python -m tools.calibrate --dev ../shared/data/dev`` prints the figures recorded in
 docs/answering.md. Pure Python over the dev files; no index or model needed.
 """
 
