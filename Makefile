@@ -44,9 +44,9 @@ test: install-dev browser          ## install everything and run the whole suite
 	$(BIN)/python -m pytest -q
 
 lint: install-dev
-	$(BIN)/ruff check assistant evals tests benchmarks serve.py
-	$(BIN)/ruff format --check assistant evals tests benchmarks serve.py
-	$(BIN)/mypy assistant evals
+	$(BIN)/ruff check assistant evals tools tests benchmarks serve.py
+	$(BIN)/ruff format --check assistant evals tools tests benchmarks serve.py
+	$(BIN)/mypy assistant evals tools
 
 eval: index                        ## dev-set evaluations (reports under evals/runs/)
 	$(BIN)/python -m evals run --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode retrieval --out evals/runs/beijing-retrieval
@@ -64,7 +64,7 @@ tune: install-dev                  ## re-train the bundled e5 adapter (~45 min o
 	$(BIN)/python -m assistant.tuning train --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --lodo-report docs/tuning/lodo.json --out assistant/resources/adapters/gov-qa.npz
 
 knowledge: install                 ## re-run the converter: ../shared/data/knowledge_raw → knowledge/
-	$(BIN)/python -m assistant.ingest.convert_raw --raw ../shared/data/knowledge_raw --dev ../shared/data/dev --out knowledge
+	$(BIN)/python -m tools.convert_raw --raw ../shared/data/knowledge_raw --dev ../shared/data/dev --out knowledge
 
 clean:
 	rm -rf index .cache var evals/runs

@@ -96,15 +96,15 @@ def run_command(args: argparse.Namespace, settings: Settings) -> Path:
 
     assistant = Assistant.from_settings(eval_settings)
     assistant.warm_up()
-    contexts: dict[str, str] | None = {} if settings.llm.model and args.mode == "answer" else None
+    from .judge import run_judge, skip_reason
+
+    contexts: dict[str, str] | None = {} if skip_reason(settings, args.mode) is None else None
     records = runner.evaluate(rows, assistant, args.mode, progress=not args.no_progress, contexts=contexts)
     if not any(r.gold for r in rows):
         warn("no row has gold_passage_ids: retrieval metrics are null (not 0)")
     failed = [r for r in records if r.get("error")]
     if failed:
         warn(f"{len(failed)} question(s) failed; first: {failed[0]['id']}: {failed[0]['error']}")
-
-    from .judge import run_judge
 
     judge = run_judge(records, settings, args.mode, warn, contexts)
     config = _config(assistant.describe(), info, settings)

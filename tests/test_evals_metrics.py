@@ -275,21 +275,46 @@ def test_judge_faithfulness_and_relevancy_with_scripted_judge():
         judge.parse_json("no json here")
 
 
-def test_judge_skipped_without_endpoint_and_calls_openai_compatible_server():
+def test_judge_skipped_without_an_llm_and_judges_through_the_answerers_chat_model():
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
+    pytest.importorskip("langchain_openai")
     from assistant.config import Settings
     from evals import judge
 
     assert judge.run_judge([], Settings(), "answer", print) == {"skipped": "no LLM endpoint configured"}
+    assert judge.run_judge([], Settings(), "retrieval", print) == {"skipped": "retrieval mode"}
+    assert judge.run_judge([], Settings(llm={"provider": "fake"}), "answer", print)["skipped"]
+    unknown = judge.run_judge([], Settings(llm={"provider": "nope", "model": "m"}), "answer", print)
+    assert "unknown llm.provider 'nope'" in unknown["skipped"]
     seen: list[dict] = []
+    replies = {
+        "事实核查": '{"statements": [{"statement": "a", "supported": 1}, {"statement": "b", "supported": 0}]}',
+        "市民问题": '{"questions": ["社保卡怎么补办"], "noncommittal": 0}',
+    }
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server API
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append({"path": self.path, **body})
-            reply = json.dumps({"choices": [{"message": {"content": '{"statements": []}'}}]}).encode()
+            prompt = body["messages"][-1]["content"]
+            content = next(v for k, v in replies.items() if k in prompt)
+            reply = json.dumps(
+                {
+                    "id": "r",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": content},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                }
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(reply)))
@@ -301,15 +326,26 @@ def test_judge_skipped_without_endpoint_and_calls_openai_compatible_server():
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    records = [{"id": "q", "dataset": "d", "question": "社保卡怎么补办", "got": "回答", "answered": True}]
     try:
         settings = Settings(
-            llm={"model": "judge-model", "base_url": f"http://127.0.0.1:{server.server_port}/v1"}
+            llm={"model": "judge-model", "base_url": f"http://127.0.0.1:{server.server_port}/v1"},
+            embedder={"name": "hash", "dim": 64},
         )
-        assert judge.openai_chat(settings)("你好") == '{"statements": []}'
+        out = judge.run_judge(records, settings, "answer", print, {"d/q": "资料"})
     finally:
         server.shutdown()
-    assert seen[0]["path"] == "/v1/chat/completions"
-    assert seen[0]["model"] == "judge-model" and seen[0]["temperature"] == 0
+    # the generated question equals the real one: relevancy 1; one of two statements supported
+    assert out == {
+        "faithfulness": 0.5,
+        "answer_relevancy": 1.0,
+        "judged_rows": 1,
+        "failures": 0,
+        "model": "judge-model",
+    }
+    assert [r["path"] for r in seen] == ["/v1/chat/completions"] * 2
+    assert all(r["model"] == "judge-model" and r["temperature"] == 0 for r in seen)
+    assert "资料" in seen[0]["messages"][-1]["content"]
 
 
 def test_latency_histogram_bins_clip_outliers_into_last_bin():

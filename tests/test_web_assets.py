@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import gzip
 import re
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -107,6 +111,25 @@ def test_pages_work_without_settings_on_the_app() -> None:
     assert TestClient(app).get("/kiosk").status_code == 200
 
 
-def test_static_dir_is_package_data() -> None:
-    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
-    assert "web/static/**/*" in pyproject
+def test_the_wheel_ships_every_web_asset_and_resource_and_no_dev_tools(tmp_path: Path) -> None:
+    """An installed wheel, not just a checkout, must serve the widget and load the bundled resources."""
+    pytest.importorskip("setuptools")
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, src / name)
+    for folder in ("assistant", "evals", "tools"):
+        shutil.copytree(root / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index"]
+    subprocess.run([*pip, "-w", str(tmp_path / "out"), str(src)], check=True, timeout=300)
+    [wheel] = (tmp_path / "out").glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    data = {
+        p.relative_to(root).as_posix()
+        for folder in ("assistant/web/static", "assistant/web/templates", "assistant/resources")
+        for p in (root / folder).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert "assistant/web/static/embed.js" in data and not data - names
+    assert "tools/gguf.py" not in names and "assistant/embedders.py" in names

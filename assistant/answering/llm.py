@@ -156,6 +156,15 @@ def QuoteFirstSourceChatModel() -> Any:  # noqa: N802  (factory named like the c
     return _make_fake_class()()
 
 
+def make_chat_model(settings: LLMSettings) -> Any:
+    """The LangChain chat model named by ``settings.provider`` (the answerer's, and the evals judge's)."""
+    if settings.provider not in CHAT_MODELS:
+        raise ConfigError(
+            f"unknown llm.provider {settings.provider!r}; known: {', '.join(sorted(CHAT_MODELS))}"
+        )
+    return CHAT_MODELS[settings.provider](settings)
+
+
 def to_langchain_messages(pairs: list[tuple[str, str]]) -> list[Any]:
     from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -189,12 +198,7 @@ class LLMAnswerer:
     def warm_up(self) -> None:
         """Build the chat model named by ``settings.llm.provider`` (unless one was injected)."""
         if self.chat_model is None:
-            provider = self.settings.llm.provider
-            if provider not in CHAT_MODELS:
-                raise ConfigError(
-                    f"unknown llm.provider {provider!r}; known: {', '.join(sorted(CHAT_MODELS))}"
-                )
-            self.chat_model = CHAT_MODELS[provider](self.settings.llm)
+            self.chat_model = make_chat_model(self.settings.llm)
 
     def generate(self, pairs: list[tuple[str, str]]) -> str:
         """One chat call with the configured timeout; raises UpstreamError / UpstreamTimeoutError."""
