@@ -56,9 +56,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     report = ingest(settings, strict=args.strict, rebuild=args.rebuild, progress=not args.quiet)
-    for err in report.skipped:
-        print(f"skipped {err.path}: {err.reason}", file=sys.stderr)
-    print(report.summary())
+    print(report.summary())  # counts, then each skipped file with its reason
     return 0
 
 

@@ -42,11 +42,13 @@ class IngestReport:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        return (
+        """One line of counts, then one ``skipped PATH: reason`` line per file that was not loaded."""
+        line = (
             f"documents: {self.documents_total} (added {len(self.added)}, changed {len(self.changed)}, "
             f"removed {len(self.removed)}, unchanged {self.unchanged}, skipped {len(self.skipped)}); "
             f"chunks: {self.chunks_total} ({self.chunks_embedded} embedded); {self.seconds:.1f} s"
         )
+        return "\n".join([line, *(f"skipped {e.path}: {e.reason}" for e in self.skipped)])
 
 
 def document_hash(doc: Document, settings: Settings) -> str:
