@@ -101,6 +101,8 @@ def _text_stats(root: Tag) -> dict[int, tuple[int, int, int]]:
                 continue
             stats.setdefault(id(parent), [0, 0, 0])[0] += len(node.strip())
             continue
+        if not isinstance(node, Tag):
+            continue
         mine = stats.setdefault(id(node), [0, 0, 0])
         if node.name == "a":
             mine[1] = mine[0]
