@@ -24,6 +24,7 @@ from ..index.store import DocEntry, IndexManifest, open_index, read_manifest, wr
 from ..text import add_user_words, tokenize
 from ..types import Chunk, Document
 from .chunking import CHUNKER_VERSION, chunk_document
+from .ocr import OcrEngine
 
 
 @dataclass
@@ -197,6 +198,7 @@ def ingest(
     rebuild: bool = False,
     progress: bool = False,
     embedder: Embedder | None = None,
+    ocr_engine: OcrEngine | None = None,
 ) -> IngestReport:
     """Load every file under ``knowledge_dir`` (bad files reported and skipped unless ``strict``) and index it."""
     from .loaders import iter_knowledge
@@ -205,6 +207,9 @@ def ingest(
     index_dir = Path(index_dir or settings.index_dir)
     if not knowledge_dir.is_dir():
         raise EmptyKnowledgeError(f"knowledge directory {knowledge_dir} does not exist")
+    from . import ocr
+
+    ocr.configure(settings.ocr, ocr_engine)  # scanned pages and images (ocr.py)
     documents, errors = iter_knowledge(knowledge_dir, strict=strict)
     documents = list(documents) + list(extra_documents)
     if not documents:

@@ -13,10 +13,14 @@ from ...errors import LoaderError
 from ...types import Document
 from .common import normalize_date, normalize_status
 from .html import html_to_text, load_html
+from .legacy import load_legacy
 from .limits import MAX_SECONDS_PER_FILE, FileTimeout, check_size, time_limit
 from .markdown import load_markdown, load_text
+from .ofd import load_ofd
 from .office import load_docx, load_pdf
 from .records import load_json, load_jsonl, load_yaml
+from .scans import load_image
+from .sheets import load_xlsx
 
 Loader = Callable[[Path, Path], list[Document]]
 
@@ -32,6 +36,17 @@ LOADERS: dict[str, Loader] = {
     ".htm": load_html,
     ".pdf": load_pdf,
     ".docx": load_docx,
+    ".xlsx": load_xlsx,
+    ".ofd": load_ofd,
+    ".png": load_image,
+    ".jpg": load_image,
+    ".jpeg": load_image,
+    ".tif": load_image,
+    ".tiff": load_image,
+    ".doc": load_legacy,
+    ".wps": load_legacy,
+    ".xls": load_legacy,
+    ".et": load_legacy,
 }
 
 SKIP_NAMES = frozenset({"readme.md", "convert_raw.py"})

@@ -26,7 +26,7 @@ MAX_FILE_BYTES = 64 * 1024 * 1024  # scanned PDFs and spreadsheets can be large;
 MAX_DEPTH = 200  # nesting of JSON/YAML values and HTML elements; real files stay under ~30
 MAX_NODES = 500_000  # values in one JSON/YAML file, aliases expanded (the starter KB's largest: ~40k)
 MAX_YAML_ALIASES = 100  # anchors are fine; a bomb needs thousands of expansions
-MAX_SECONDS_PER_FILE = 120.0  # OCR of a long scan has its own per-page bound (ocr.py)
+MAX_SECONDS_PER_FILE = 300.0  # OCR stops taking pages at its own, smaller budget (ocr.py)
 
 
 def check_size(path: Path, limit: int | None = None) -> None:
