@@ -157,7 +157,8 @@ def build_index_from_documents(
     if not chunks:
         raise EmptyKnowledgeError("no chunks to index: the knowledge directory has no usable documents")
 
-    embedder.warm_up()
+    if not embedder.dim:  # the dimension is only known once the model is loaded
+        embedder.warm_up()
     todo = [i for i, v in enumerate(vec_rows) if v is None]
     cache = (
         None
@@ -167,10 +168,15 @@ def build_index_from_documents(
     texts = [chunks[i].embed_text or chunks[i].text for i in todo]
     if cache and seed is not None:
         report.chunks_seeded = seed_cache(cache, embedder.name, seed, texts)
+
+    def embed(batch: Sequence[str]) -> np.ndarray:
+        embedder.warm_up()  # only when something is not cached: a seeded first run loads no model
+        return embedder.embed_documents(batch)
+
     fresh = embed_with_cache(
         texts,
         embedder.name,
-        embedder.embed_documents,
+        embed,
         embedder.dim,
         cache,
         batch=max(settings.embedder.batch_size, 1),
