@@ -212,3 +212,23 @@ def test_cli_ingest_exits_zero_and_names_bad_files_strict_fails(tmp_path: Path) 
         [*cmd, "--strict"], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path
     )
     assert strict.returncode != 0
+
+
+def test_time_limit_keeps_an_outer_alarm() -> None:
+    """pytest-timeout (and any caller) may have an alarm pending: the per-file limit must not cancel it."""
+    import signal
+
+    fired: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        with limits_mod.time_limit(5):
+            pass
+        remaining = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 25 < remaining <= 30
+        with limits_mod.time_limit(60):  # the outer alarm is due first: ours is not set
+            assert 25 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not fired

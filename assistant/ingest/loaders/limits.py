@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,17 +87,23 @@ class FileTimeout(Exception):
 
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Raise ``FileTimeout`` in the block after ``seconds`` (main thread on Unix; a no-op elsewhere)."""
+    """Raise ``FileTimeout`` in the block after ``seconds`` (main thread on Unix; a no-op elsewhere).
+
+    An alarm already pending (e.g. pytest-timeout's) is kept: when it is due first ours is not set,
+    otherwise it is re-armed with its remaining time when the block ends.
+    """
     usable = (
         seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     )
-    if not usable:
+    pending = signal.getitimer(signal.ITIMER_REAL)[0] if usable else 0.0
+    if not usable or 0 < pending <= seconds:
         yield
         return
 
     def _raise(signum: int, frame: Any) -> None:
         raise FileTimeout(f"took longer than {seconds:g} s")
 
+    started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, _raise)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -104,3 +111,5 @@ def time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if pending > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(pending - (time.monotonic() - started), 0.001))
