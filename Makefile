@@ -6,18 +6,18 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-dev index run serve test lint eval bench browser knowledge tune clean
+.PHONY: install install-dev index run serve test lint eval bench browser office vectors knowledge tune clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[fast]'
+	$(BIN)/pip install -q -e '.[fast,ocr]'
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev,st,llm]'
+	$(BIN)/pip install -q -e '.[dev,st,llm,ocr]'
 	touch $@ $(VENV)/.runtime
 
 install: $(VENV)/.runtime          ## runtime set-up only (with torch CPU for fast ingest)
@@ -40,7 +40,14 @@ browser:                           ## Debian's Chromium for the browser tests (r
 	  else echo "warning: not root, cannot apt-get install chromium; browser tests will be skipped"; fi; \
 	fi
 
-test: install-dev browser          ## install everything and run the whole suite
+office:                            ## LibreOffice headless for .doc/.wps/.xls knowledge files (optional; root only)
+	@if ! command -v soffice >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui libreoffice-calc-nogui >/dev/null) \
+	    || echo "warning: could not install LibreOffice; .doc/.wps/.xls files will be skipped with a 'convert to DOCX/XLSX' reason"; \
+	  else echo "warning: not root, cannot apt-get install LibreOffice; .doc/.wps/.xls files will be skipped (convert them to DOCX/XLSX)"; fi; \
+	fi
+
+test: install-dev browser office   ## install everything and run the whole suite
 	$(BIN)/python -m pytest -q
 
 lint: install-dev
@@ -53,6 +60,9 @@ eval: index                        ## dev-set evaluations (reports under evals/r
 	$(BIN)/python -m evals run --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/beijing-answer
 	$(BIN)/python -m evals run --dataset evals/datasets/citizen_messages_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/citizen-answer
 	$(BIN)/python -m evals run --dataset evals/datasets/out_of_scope.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/out-of-scope-answer
+
+vectors: index                     ## re-write knowledge/_vectors/embeddings.npz (shipped vectors) from the index
+	$(BIN)/python -m assistant vectors
 
 bench: index                       ## benchmarks; figures go to docs/benchmarks/
 	$(BIN)/python benchmarks/ingest_search.py

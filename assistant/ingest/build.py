@@ -18,12 +18,13 @@ import numpy as np
 from ..config import Settings
 from ..embedders import Embedder, make_embedder
 from ..errors import EmptyKnowledgeError, IndexError_, LoaderError
-from ..index.embcache import EmbeddingCache, embed_with_cache
+from ..index.embcache import SEED_FILE, EmbeddingCache, embed_with_cache, seed_cache
 from ..index.keyword import BM25Index
 from ..index.store import DocEntry, IndexManifest, open_index, read_manifest, write_index
 from ..text import tokenize
 from ..types import Chunk, Document
 from .chunking import CHUNKER_VERSION, chunk_document
+from .ocr import OcrEngine
 
 
 @dataclass
@@ -37,16 +38,20 @@ class IngestReport:
     skipped: list[LoaderError] = field(default_factory=list)
     chunks_total: int = 0
     chunks_embedded: int = 0
+    chunks_seeded: int = 0  # vectors taken from the shipped seed file rather than the model
     documents_total: int = 0
     written: bool = False
     seconds: float = 0.0
 
     def summary(self) -> str:
-        return (
+        """One line of counts, then one ``skipped PATH: reason`` line per file that was not loaded."""
+        line = (
             f"documents: {self.documents_total} (added {len(self.added)}, changed {len(self.changed)}, "
             f"removed {len(self.removed)}, unchanged {self.unchanged}, skipped {len(self.skipped)}); "
-            f"chunks: {self.chunks_total} ({self.chunks_embedded} embedded); {self.seconds:.1f} s"
+            f"chunks: {self.chunks_total} ({self.chunks_embedded} new; vectors for {self.chunks_seeded} taken from "
+            f"shipped vectors); {self.seconds:.1f} s"
         )
+        return "\n".join([line, *(f"skipped {e.path}: {e.reason}" for e in self.skipped)])
 
 
 def document_hash(doc: Document, settings: Settings) -> str:
@@ -102,8 +107,13 @@ def build_index_from_documents(
     rebuild: bool = False,
     progress: bool = False,
     skipped: Sequence[LoaderError] = (),
+    seed: Path | None = None,
 ) -> IngestReport:
-    """Bring the index at ``index_dir`` in line with ``documents`` (incremental unless ``rebuild``)."""
+    """Bring the index at ``index_dir`` in line with ``documents`` (incremental unless ``rebuild``).
+
+    ``seed``: a shipped vectors file (``embcache.write_seed``) copied into the embedding cache first,
+    so texts it holds for this embedder are not embedded again.
+    """
     started = time.perf_counter()
     embedder = embedder or make_embedder(settings.embedder)
     report = IngestReport(skipped=list(skipped), documents_total=len(documents))
@@ -150,13 +160,22 @@ def build_index_from_documents(
     if not chunks:
         raise EmptyKnowledgeError("no chunks to index: the knowledge directory has no usable documents")
 
-    embedder.warm_up()
+    if not embedder.dim:  # the dimension is only known once the model is loaded
+        embedder.warm_up()
     todo = [i for i, v in enumerate(vec_rows) if v is None]
     cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite3")
+    texts = [chunks[i].embed_text or chunks[i].text for i in todo]
+    if seed is not None:
+        report.chunks_seeded = seed_cache(cache, embedder.name, seed, texts)
+
+    def embed(batch: Sequence[str]) -> np.ndarray:
+        embedder.warm_up()  # only when something is not cached: a seeded first run loads no model
+        return embedder.embed_documents(batch)
+
     fresh = embed_with_cache(
-        [chunks[i].embed_text or chunks[i].text for i in todo],
+        texts,
         embedder.name,
-        embedder.embed_documents,
+        embed,
         embedder.dim,
         cache,
         batch=max(settings.embedder.batch_size, 1),
@@ -194,6 +213,7 @@ def ingest(
     rebuild: bool = False,
     progress: bool = False,
     embedder: Embedder | None = None,
+    ocr_engine: OcrEngine | None = None,
 ) -> IngestReport:
     """Load every file under ``knowledge_dir`` (bad files reported and skipped unless ``strict``) and index it."""
     from .loaders import iter_knowledge
@@ -202,10 +222,20 @@ def ingest(
     index_dir = Path(index_dir or settings.index_dir)
     if not knowledge_dir.is_dir():
         raise EmptyKnowledgeError(f"knowledge directory {knowledge_dir} does not exist")
+    from . import ocr
+
+    ocr.configure(settings.ocr, ocr_engine)  # scanned pages and images (ocr.py)
     documents, errors = iter_knowledge(knowledge_dir, strict=strict)
     documents = list(documents) + list(extra_documents)
     if not documents:
         raise EmptyKnowledgeError(f"knowledge directory {knowledge_dir} has no documents")
     return build_index_from_documents(
-        documents, index_dir, settings, embedder=embedder, rebuild=rebuild, progress=progress, skipped=errors
+        documents,
+        index_dir,
+        settings,
+        embedder=embedder,
+        rebuild=rebuild,
+        progress=progress,
+        skipped=errors,
+        seed=knowledge_dir / SEED_FILE,
     )
