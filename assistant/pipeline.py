@@ -17,6 +17,7 @@ from .embedders import make_embedder
 from .errors import InvalidInputError
 from .query import Query
 from .retrieval import HybridRetriever, Retriever
+from .text import load_tokenizer
 from .types import Answer, Event, Filters, Hit, Turn
 
 DELTA_CHARS = 24  # a streamed answer's text comes in pieces of about this many characters
@@ -88,6 +89,7 @@ class Assistant:
         """Open the index and load models; raises ``IndexMissingError`` when there is no index."""
         self.retriever.warm_up()
         self.answerer.warm_up()
+        load_tokenizer()  # the tokenizer Query.parse uses, so the first question does not pay for it
         self._ready = True
 
     @property

@@ -22,7 +22,7 @@ from .embedders import Embedder
 from .errors import InvalidInputError
 from .index.store import Index, open_index
 from .synonyms import alias_table, expand_query, load_synonyms
-from .text import normalize_query, tokenize
+from .text import load_tokenizer, normalize_query, tokenize
 from .types import Chunk, Filters, Hit
 from .validity import ValidityTable, asks_for_history, today_iso
 
@@ -145,6 +145,8 @@ class HybridRetriever:
             index = open_index(self.index_dir, self.embedder.name)
             userdict = index.path.parent / "userdict.txt"
             words = userdict.read_text(encoding="utf-8").split("\n") if userdict.is_file() else []
+            user_words = frozenset(w.strip() for w in words if w.strip())
+            load_tokenizer(user_words)
             if self.settings.reranker:
                 self.reranker = CrossEncoderReranker(self.settings.reranker)
             doc_rows: dict[str, list[int]] = {}
@@ -155,7 +157,7 @@ class HybridRetriever:
                 validity=ValidityTable.of(index.chunks),
                 region=np.array([c.metadata.get("region", "") for c in index.chunks]),
                 doc_rows=doc_rows,
-                user_words=frozenset(w.strip() for w in words if w.strip()),
+                user_words=user_words,
                 synonyms=load_synonyms(alias_table(index.chunks)),
             )
 
