@@ -16,6 +16,7 @@ from .conversation import rewrite
 from .embedders import make_embedder
 from .errors import InvalidInputError
 from .retrieval import HybridRetriever, Retriever
+from .safety import mask_answer
 from .types import Answer, Event, Filters, Hit, Turn
 
 
@@ -77,6 +78,7 @@ class Assistant:
             channel=channel,
             relevance_floor=floor,
         )
+        mask_answer(ans)  # a source may quote someone's card or ID number
         timings["answer_ms"] = _ms(t)
         timings["total_ms"] = _ms(started)
         ans.timings = timings
