@@ -100,6 +100,7 @@ class APISettings(BaseModel):
     max_body_bytes: int = 65536
     session_db: Path = Path("var/sessions.sqlite3")
     session_store: str = "sqlite"
+    session_idle_minutes: float = 1440.0  # a session unused this long is deleted; 0: kept until erased
 
 
 class Settings(BaseSettings):

@@ -39,9 +39,12 @@ class RequestContextMiddleware:
             return
         started = time.perf_counter()
         headers = _headers(scope)
-        rid = headers.get("x-request-id", "")
-        if not _REQUEST_ID.match(rid):
-            rid = uuid.uuid4().hex
+        # The server owns request ids (they key stored exchanges); a client's X-Request-ID is only
+        # a correlation id: echoed in the response header and logged, never stored or trusted.
+        rid = uuid.uuid4().hex
+        correlation = headers.get("x-request-id", "")
+        if not _REQUEST_ID.match(correlation):
+            correlation = ""
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         origin = headers.get("origin")
@@ -54,7 +57,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status_box[0] = message["status"]
                 raw = list(message.get("headers", []))
-                raw.append((b"x-request-id", rid.encode()))
+                raw.append((b"x-request-id", (correlation or rid).encode()))
                 if cors_ok and origin is not None:
                     raw += _cors_headers(origin)
                 message = {**message, "headers": raw}
@@ -83,6 +86,7 @@ class RequestContextMiddleware:
             log_event(
                 "request",
                 request_id=rid,
+                correlation_id=correlation or None,
                 method=method,
                 route=path,
                 status=status_box[0],

@@ -15,7 +15,10 @@ class ChatRequest(BaseModel):
 
     question: str = Field(min_length=1, max_length=100_000, description="the question, ≤ 2,000 characters")
     session_id: str | None = Field(
-        default=None, pattern=SESSION_ID_PATTERN, description="continue this conversation"
+        default=None,
+        pattern=SESSION_ID_PATTERN,
+        description="continue a conversation this key started (the session_id of an earlier answer);"
+        " unknown, expired or foreign ids are 404",
     )
     region: str | None = Field(default=None, max_length=64, description="prefer documents of this region")
     channel: Channel = "web"
@@ -145,7 +148,12 @@ class SessionOut(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    request_id: str = Field(min_length=1, max_length=64)
+    request_id: str = Field(min_length=1, max_length=64, description="the rated answer's request_id")
+    session_id: str | None = Field(
+        default=None,
+        pattern=SESSION_ID_PATTERN,
+        description="the session the answer belongs to; required with widget keys and without keys",
+    )
     rating: Literal["up", "down"]
     comment: str = Field(default="", max_length=2000)
 

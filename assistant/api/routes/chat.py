@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
@@ -22,6 +21,7 @@ from ...text import split_sentences
 from ...types import Answer, Citation, Clarify, Event, Handoff
 from ..deps import AssistantDep, MetricsDep, PrincipalDep, RequestIdDep, SettingsDep, StoreDep
 from ..errors import APIError
+from ..ownership import resolve_session, save_exchange
 from ..schemas import ERROR_RESPONSES, ChatRequest, ChatResponse
 from ._common import check_question, error_event_data, record_answer, run_blocking
 
@@ -47,13 +47,14 @@ async def chat(
     metrics: MetricsDep,
     settings: SettingsDep,
     request_id: RequestIdDep,
-    _principal: PrincipalDep,
+    principal: PrincipalDep,
 ) -> Response:
     question = check_question(body.question, settings.api.max_question_chars)
-    session_id = body.session_id or uuid.uuid4().hex
-    known = body.session_id is not None  # a fresh session has no history: skip the lookup
+    # The client gets a token; the store and the logs only ever see its hash (``sid``).
+    token, sid, owner = await run_in_threadpool(resolve_session, store, principal, body.session_id)
+    session = _Session(token, sid, owner)
     if body.stream or _SSE in request.headers.get("accept", ""):
-        return await _stream(request, assistant, store, metrics, body, question, session_id, request_id)
+        return await _stream(request, assistant, store, metrics, body, question, session, request_id)
     started = time.perf_counter()
     answer = await run_blocking(
         request,
@@ -61,36 +62,41 @@ async def chat(
         assistant,
         store,
         question,
-        session_id,
-        known,
+        session,
         body.region,
         body.channel,
         request_id,
     )
     record_answer(
-        metrics, answer, request_id=request_id, channel=body.channel, route="/v1/chat", session_id=session_id
+        metrics, answer, request_id=request_id, channel=body.channel, route="/v1/chat", session_id=sid
     )
-    payload = _payload(answer, session_id, request_id)
+    payload = _payload(answer, token, request_id)
     payload["timings"]["server_ms"] = round((time.perf_counter() - started) * 1000, 3)
     if body.channel == "kiosk":
         payload = _kiosk(payload, answer)
     return JSONResponse(payload)
 
 
+class _Session(NamedTuple):
+    token: str  # what the client holds
+    sid: str  # the store's id
+    owner: str | None  # set when the session is new (created with its first exchange)
+
+
 def _answer_and_store(
     assistant: Any,
     store: SessionStore,
     question: str,
-    session_id: str,
-    known: bool,
+    session: _Session,
     region: str | None,
     channel: str,
     rid: str,
 ) -> Answer:
     """The blocking part of a chat turn, run in one threadpool hop: read history, answer, store the exchange."""
-    turns = history(store, session_id, HISTORY_EXCHANGES) if known else []
+    # a fresh session has no history: skip the lookup
+    turns = history(store, session.sid, HISTORY_EXCHANGES) if session.owner is None else []
     answer: Answer = assistant.answer(question, history=turns, region=region, channel=channel)
-    store.append(_exchange(answer, question, session_id, rid))
+    save_exchange(store, _exchange(answer, question, session.sid, rid), session.owner)
     return answer
 
 
@@ -196,10 +202,15 @@ async def _stream(
     metrics: Any,
     body: ChatRequest,
     question: str,
-    session_id: str,
+    session: _Session,
     rid: str,
 ) -> Response:
-    turns = await run_in_threadpool(history, store, session_id, HISTORY_EXCHANGES) if body.session_id else []
+    session_id = session.token
+    turns = (
+        await run_in_threadpool(history, store, session.sid, HISTORY_EXCHANGES)
+        if session.owner is None
+        else []
+    )
     events: Iterator[Event] = assistant.stream(
         question, history=turns, region=body.region, channel=body.channel
     )
@@ -212,16 +223,23 @@ async def _stream(
             if first is not None:
                 yield _sse(collected.see(first, session_id, rid))
             async for event in iterate_in_threadpool(events):
-                yield _sse(collected.see(event, session_id, rid))
+                seen = collected.see(event, session_id, rid)
+                if event.type == "done":  # stored before ``done``: a client that saw it can follow up
+                    exchange = _exchange(collected.answer(question), question, session.sid, rid)
+                    await run_in_threadpool(save_exchange, store, exchange, session.owner)
+                yield _sse(seen)
         except Exception as exc:  # the status line is gone; report in-band, as the protocol says
             if not isinstance(exc, AssistantError):
                 log.exception("stream failed (request_id=%s)", rid)
             yield ServerSentEvent(json.dumps(error_event_data(exc, rid), ensure_ascii=False), event="error")
             return
-        answer = collected.answer(question)
-        await run_in_threadpool(store.append, _exchange(answer, question, session_id, rid))
         record_answer(
-            metrics, answer, request_id=rid, channel=body.channel, route="/v1/chat", session_id=session_id
+            metrics,
+            collected.answer(question),
+            request_id=rid,
+            channel=body.channel,
+            route="/v1/chat",
+            session_id=session.sid,
         )
 
     return EventSourceResponse(
