@@ -15,10 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ..config import Settings
 from ..sessions import SessionStore, make_session_store
+from .docs import install_docs
 from .errors import install_error_handlers
+from .headers import APICORSMiddleware, SecurityHeadersMiddleware
 from .metrics import Metrics
 from .middleware import RequestContextMiddleware
 from .routes import chat, feedback, health, openai_compat, search, sessions
@@ -78,6 +81,8 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=_lifespan,
+        docs_url=None,  # replaced by install_docs: FastAPI's pages load Swagger UI from a CDN
+        redoc_url=None,
     )
     metrics = Metrics()
     app.state.settings = settings
@@ -87,11 +92,18 @@ def create_app(
     app.state.guard = Guard(settings.api, on_limited=lambda scope: metrics.rate_limited.labels(scope).inc())
     app.state.load_error = ""
     app.state.answer_limiter = anyio.CapacityLimiter(answer_threads())
+    app.state.qr_limiter = anyio.CapacityLimiter(1)  # QR codes are pure Python: one core at most
 
     install_error_handlers(app)
+    # Added innermost first; requests pass proxy headers → security headers → request context → CORS.
+    app.add_middleware(APICORSMiddleware, allowed_origins=settings.api.allowed_origins)
     app.add_middleware(RequestContextMiddleware, api=settings.api, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
+    if settings.api.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
     for module in (chat, openai_compat, search, sessions, feedback, health):
         app.include_router(module.router)
+    install_docs(app)
     _include_web_ui(app)
     return app
 
@@ -104,12 +116,12 @@ def answer_threads() -> int:
 def _include_web_ui(app: FastAPI) -> None:
     """Mount the portal/kiosk pages when the ``assistant.web`` package is present (the API works without it)."""
     try:
-        from ..web.routes import router as web_router
+        from ..web.routes import install
     except ModuleNotFoundError as exc:
         if exc.name not in ("assistant.web", "assistant.web.routes"):
             raise
         return
-    app.include_router(web_router)
+    install(app)
 
 
 def app_from_env() -> Any:

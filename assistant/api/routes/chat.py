@@ -6,10 +6,10 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
-from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -22,6 +22,7 @@ from ...types import Answer, Citation, Clarify, Event, Handoff
 from ..deps import AssistantDep, MetricsDep, PrincipalDep, RequestIdDep, SettingsDep, StoreDep
 from ..errors import APIError
 from ..ownership import resolve_session, save_exchange
+from ..qr import MAX_URL_CHARS, qr_svg, qr_url_ok
 from ..schemas import ERROR_RESPONSES, ChatRequest, ChatResponse
 from ._common import check_question, error_event_data, record_answer, run_blocking
 
@@ -152,7 +153,7 @@ def qr_links(answer: Answer, max_links: int = 3) -> list[dict[str, str]]:
     links: list[dict[str, str]] = []
     seen: set[str] = set()
     for label, url in found:
-        if url in seen or not url.startswith(("http://", "https://")):
+        if url in seen or not qr_url_ok(url):
             continue
         seen.add(url)
         links.append({"label": label, "url": url, "svg": "/v1/qr?url=" + quote(url, safe="")})
@@ -169,27 +170,19 @@ def _kiosk(payload: dict[str, Any], answer: Answer) -> dict[str, Any]:
 
 @router.get(
     "/v1/qr",
-    responses={200: {"content": {"image/svg+xml": {}}}, 422: ERROR_RESPONSES[422]},
+    responses={200: {"content": {"image/svg+xml": {}}}, **ERROR_RESPONSES},
     response_class=Response,
     summary="A QR code (SVG) for an http(s) URL, for kiosk screens",
 )
-async def qr(url: str = Query(min_length=8, max_length=1024)) -> Response:
-    if not url.startswith(("http://", "https://")):
+async def qr(
+    request: Request,
+    _principal: PrincipalDep,
+    url: str = Query(min_length=8, max_length=MAX_URL_CHARS, pattern=r"^https?://"),
+) -> Response:
+    if not qr_url_ok(url):
         raise APIError(422, "invalid_input", "url must start with http:// or https://")
-    return Response(
-        _qr_svg(url), media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
-    )
-
-
-@lru_cache(maxsize=256)
-def _qr_svg(url: str) -> bytes:
-    import io
-
-    import segno
-
-    buf = io.BytesIO()
-    segno.make(url, error="m").save(buf, kind="svg", scale=4, border=2, xmldecl=False)
-    return buf.getvalue()
+    svg = await anyio.to_thread.run_sync(qr_svg, url, limiter=request.app.state.qr_limiter)
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=86400"})
 
 
 # --- streaming ----------------------------------------------------------------------------------

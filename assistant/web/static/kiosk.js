@@ -5,8 +5,13 @@
   "use strict";
 
   var params = new URLSearchParams(location.search);
-  var meta = document.querySelector('meta[name="zw-api-key"]');
-  var KEY = params.get("key") || (meta && meta.content.indexOf("{{") < 0 ? meta.content : "");
+  // Provisioning: open /kiosk?key=DEVICE_KEY once on the device; the key is kept in localStorage
+  // and dropped from the address bar. The server never puts a kiosk key into the page.
+  var KEY = params.get("key") || "";
+  try {
+    if (KEY) { localStorage.setItem("zw-kiosk-key", KEY); params.delete("key"); history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : "")); }
+    else KEY = localStorage.getItem("zw-kiosk-key") || "";
+  } catch (e) { /* storage blocked: the key lasts for this page only */ }
   var REGION = params.get("region") || "";
   var IDLE_S = Math.max(1, Number(params.get("idle")) || 90);
   var CATEGORIES = [
