@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> None:
         log_level=args.log_level,
         access_log=False,  # the app writes its own JSON access lines
         proxy_headers=False,  # forwarded headers: only from api.trusted_proxies, in the app
+        http="h11",
+        # room for the longest documented query string (2,000 CJK characters percent-encoded)
+        h11_max_incomplete_event_size=64 * 1024,
         timeout_graceful_shutdown=10,
     )
 

@@ -200,3 +200,28 @@ def test_slow_body_is_cut_off(make_api_client: Callable[..., TestClient]) -> Non
     anyio.run(run)
     start = next(m for m in sent if m.get("type") == "http.response.start")
     assert start["status"] == 408
+
+
+# --- schema drifts: the OpenAPI document tells the truth ----------------------------------------------
+
+
+def test_openapi_states_the_enforced_limits_and_errors(make_api_client: Callable[..., TestClient]) -> None:
+    client = make_api_client(max_question_chars=300)
+    doc = client.get("/openapi.json").json()
+    question = doc["components"]["schemas"]["ChatRequest"]["properties"]["question"]
+    assert question["maxLength"] == 300
+    q = next(p for p in doc["paths"]["/v1/search"]["get"]["parameters"] if p["name"] == "q")
+    assert q["schema"]["maxLength"] == 300
+    assert "401" in doc["paths"]["/metrics"]["get"]["responses"]
+    assert "404" in doc["paths"]["/v1/chat"]["post"]["responses"]
+
+
+def test_stream_must_be_a_real_boolean(api_client: TestClient) -> None:
+    r = api_client.post("/v1/chat", json={**Q, "stream": 0})
+    assert r.status_code == 422
+
+
+def test_method_not_allowed_lists_every_method_of_the_path(api_client: TestClient) -> None:
+    r = api_client.put("/v1/sessions/abcdefgh12345678")
+    assert r.status_code == 405
+    assert {"GET", "DELETE"} <= {m.strip() for m in r.headers["allow"].split(",")}

@@ -99,3 +99,9 @@ def test_forwarded_for_is_not_trusted_from_loopback(tmp_path: Path) -> None:
             for i in range(6)
         ]
     assert 429 in codes, codes
+
+
+def test_longest_documented_query_is_not_a_plain_text_400(keyed_server: str) -> None:
+    q = "护照" * 1000  # 2,000 characters, ~18 KB percent-encoded
+    r = httpx.get(keyed_server + "/v1/search", params={"q": q}, headers={"X-API-Key": KEY}, timeout=30)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")

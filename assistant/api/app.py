@@ -24,6 +24,7 @@ from .errors import install_error_handlers
 from .headers import APICORSMiddleware, SecurityHeadersMiddleware
 from .metrics import Metrics
 from .middleware import RequestContextMiddleware
+from .openapi import install_openapi
 from .routes import chat, feedback, health, openai_compat, search, sessions
 from .security import Guard
 
@@ -104,6 +105,7 @@ def create_app(
     for module in (chat, openai_compat, search, sessions, feedback, health):
         app.include_router(module.router)
     install_docs(app)
+    install_openapi(app, settings.api)
     _include_web_ui(app)
     return app
 

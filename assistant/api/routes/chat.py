@@ -37,7 +37,11 @@ _SSE = "text/event-stream"
 @router.post(
     "/v1/chat",
     response_model=ChatResponse,
-    responses={**ERROR_RESPONSES, 200: {"content": {_SSE: {}}, "description": "JSON, or SSE when streaming"}},
+    responses={
+        **ERROR_RESPONSES,
+        200: {"content": {_SSE: {}}, "description": "JSON, or SSE when streaming"},
+        404: ERROR_RESPONSES[422] | {"description": "session_id unknown, expired or not this key's"},
+    },
     summary="Ask a question; JSON answer or Server-Sent Events",
 )
 async def chat(

@@ -91,8 +91,10 @@ async def chat_completions(
 
 
 def split_messages(messages: list[OAIMessage]) -> tuple[str, list[Turn]]:
-    """The last user message's text and the user/assistant turns before it (our own footers stripped)."""
-    last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
+    """The last user message with text and the user/assistant turns before it (our own footers stripped)."""
+    last_user = max(
+        (i for i, m in enumerate(messages) if m.role == "user" and m.text().strip()), default=None
+    )
     if last_user is None:
         raise InvalidInputError("messages must contain a user message")
     turns: list[Turn] = []
