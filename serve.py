@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
     os.environ["ASSISTANT_LOG_LEVEL"] = args.log_level.upper()  # read by each worker's app factory
+    # The workers' settings see the address actually served (the default allowed origins follow it).
+    os.environ["ASSISTANT_API__HOST"], os.environ["ASSISTANT_API__PORT"] = args.host, str(args.port)
     configure_logging(args.log_level.upper())
     if not (api.widget_keys or api.kiosk_keys or api.admin_keys) and not _loopback(args.host):
         logging.getLogger("assistant.api").warning(

@@ -97,9 +97,9 @@ class APISettings(BaseModel):
     widget_keys: list[str] = Field(default_factory=list)
     kiosk_keys: list[str] = Field(default_factory=list)
     admin_keys: list[str] = Field(default_factory=list)
-    allowed_origins: list[str] = Field(
-        default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"]
-    )
+    # origins whose pages may call the API (browsers send Origin); unset: this server's own
+    # http://127.0.0.1:<port> and http://localhost:<port>. The Host header never counts.
+    allowed_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = 120
     max_question_chars: int = 2000
     max_body_bytes: int = 65536
@@ -112,6 +112,8 @@ class APISettings(BaseModel):
 
     @model_validator(mode="after")
     def _check_keys(self) -> APISettings:
+        if "allowed_origins" not in self.model_fields_set:
+            self.allowed_origins = [f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"]
         groups = (
             ("widget_keys", self.widget_keys, MIN_WIDGET_KEY_CHARS),
             ("kiosk_keys", self.kiosk_keys, MIN_SECRET_KEY_CHARS),
