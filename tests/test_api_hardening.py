@@ -225,3 +225,12 @@ def test_method_not_allowed_lists_every_method_of_the_path(api_client: TestClien
     r = api_client.put("/v1/sessions/abcdefgh12345678")
     assert r.status_code == 405
     assert {"GET", "DELETE"} <= {m.strip() for m in r.headers["allow"].split(",")}
+
+
+def test_every_keyed_operation_documents_401(make_api_client: Callable[..., TestClient]) -> None:
+    doc = make_api_client().get("/openapi.json").json()
+    open_paths = {"/healthz", "/readyz"}
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            if path not in open_paths:
+                assert "401" in operation["responses"], (method, path)

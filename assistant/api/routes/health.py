@@ -19,7 +19,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: 503 until the index and models are loaded")
+@router.get(
+    "/readyz",
+    responses={503: ERROR_RESPONSES[503]},
+    summary="Readiness: 503 until the index and models are loaded",
+)
 async def readyz(request: Request) -> dict[str, Any]:
     assistant = request.app.state.assistant
     if not assistant.ready:

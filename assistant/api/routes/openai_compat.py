@@ -32,7 +32,12 @@ FOOTER_HEAD = "\n\n来源："
 _CREATED = int(time.time())
 
 
-@router.get("/v1/models", response_model=OAIModelList, summary="The one model this server offers")
+@router.get(
+    "/v1/models",
+    response_model=OAIModelList,
+    responses={code: ERROR_RESPONSES[code] for code in (401, 403, 429)},
+    summary="The one model this server offers",
+)
 async def models(_principal: PrincipalDep) -> dict[str, Any]:
     return {
         "object": "list",
