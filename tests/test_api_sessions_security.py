@@ -182,3 +182,15 @@ def test_idle_sessions_expire_and_are_purged(kind: str, tmp_path: Path) -> None:
         assert rows == 0
     else:
         assert store.exchanges("old-session") is None
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_store_records_owner_and_the_session_of_an_exchange(kind: str, tmp_path: Path) -> None:
+    store = MemorySessionStore() if kind == "memory" else SQLiteSessionStore(tmp_path / "s.db")
+    store.create("s-owned", "key-a")
+    with pytest.raises(ConflictError):
+        store.create("s-owned", "key-b")  # a session is never taken over
+    store.append(Exchange("r1", "s-owned", "q", "a"))
+    assert store.owner("s-owned") == "key-a" and store.owner("s-missing") is None
+    assert store.session_of("r1") == "s-owned" and store.session_of("r-missing") is None
+    assert store.delete("s-owned") and store.owner("s-owned") is None

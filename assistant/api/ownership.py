@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import NamedTuple
 
 from ..errors import NotFoundError
 from ..sessions import Exchange, SessionStore
@@ -54,7 +55,7 @@ def check_exchange(store: SessionStore, principal: Principal, request_id: str, t
         raise NotFoundError(f"unknown request_id {request_id!r}")
     if token is None:
         if principal.kind in ("widget", "anonymous"):
-            raise NotFoundError(f"unknown request_id {request_id!r} (send its session_id)")
+            raise NotFoundError(f"unknown request_id {request_id!r}")  # widget: send its session_id
         owner = store.owner(sid)
         if principal.kind == "admin" or (owner is not None and owner == owner_of(principal)):
             return
@@ -63,15 +64,20 @@ def check_exchange(store: SessionStore, principal: Principal, request_id: str, t
         raise NotFoundError(f"unknown request_id {request_id!r}")
 
 
-def resolve_session(
-    store: SessionStore, principal: Principal, token: str | None
-) -> tuple[str, str, str | None]:
-    """``(token, server id, owner)`` for a chat turn: a fresh session when ``token`` is None (owner set,
-    created when its first exchange is stored), else the caller's existing one (owner None)."""
+class SessionRef(NamedTuple):
+    """The session of one chat turn."""
+
+    token: str  # what the client holds (``session_id`` on the wire)
+    sid: str  # the store's id (and the logs')
+    owner: str | None  # set only for a new session, which is created with its first exchange
+
+
+def resolve_session(store: SessionStore, principal: Principal, token: str | None) -> SessionRef:
+    """A fresh session when ``token`` is None, else the caller's existing one (``NotFoundError`` if not)."""
     if token is None:
         token = secrets.token_urlsafe(24)
-        return token, server_id(token), owner_of(principal)
-    return token, open_session(store, principal, token), None
+        return SessionRef(token, server_id(token), owner_of(principal))
+    return SessionRef(token, open_session(store, principal, token), None)
 
 
 def save_exchange(store: SessionStore, exchange: Exchange, owner: str | None) -> None:

@@ -6,7 +6,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import quote
 
 import anyio.to_thread
@@ -21,7 +21,7 @@ from ...text import split_sentences
 from ...types import Answer, Citation, Clarify, Event, Handoff
 from ..deps import AssistantDep, MetricsDep, PrincipalDep, RequestIdDep, SettingsDep, StoreDep
 from ..errors import APIError
-from ..ownership import resolve_session, save_exchange
+from ..ownership import SessionRef, resolve_session, save_exchange
 from ..qr import MAX_URL_CHARS, qr_svg, qr_url_ok
 from ..schemas import ERROR_RESPONSES, ChatRequest, ChatResponse
 from ._common import check_question, error_event_data, record_answer, run_blocking
@@ -56,8 +56,7 @@ async def chat(
 ) -> Response:
     question = check_question(body.question, settings.api.max_question_chars)
     # The client gets a token; the store and the logs only ever see its hash (``sid``).
-    token, sid, owner = await run_in_threadpool(resolve_session, store, principal, body.session_id)
-    session = _Session(token, sid, owner)
+    session = await run_in_threadpool(resolve_session, store, principal, body.session_id)
     if body.stream or _SSE in request.headers.get("accept", ""):
         return await _stream(request, assistant, store, metrics, body, question, session, request_id)
     started = time.perf_counter()
@@ -79,26 +78,20 @@ async def chat(
         request_id=request_id,
         channel=body.channel,
         route="/v1/chat",
-        session_id=sid,
+        session_id=session.sid,
     )
-    payload = _payload(answer, token, request_id)
+    payload = _payload(answer, session.token, request_id)
     payload["timings"]["server_ms"] = round((time.perf_counter() - started) * 1000, 3)
     if body.channel == "kiosk":
         payload = _kiosk(payload, answer)
     return JSONResponse(payload)
 
 
-class _Session(NamedTuple):
-    token: str  # what the client holds
-    sid: str  # the store's id
-    owner: str | None  # set when the session is new (created with its first exchange)
-
-
 def _answer_and_store(
     assistant: Any,
     store: SessionStore,
     question: str,
-    session: _Session,
+    session: SessionRef,
     region: str | None,
     channel: str,
     rid: str,
@@ -205,7 +198,7 @@ async def _stream(
     metrics: Any,
     body: ChatRequest,
     question: str,
-    session: _Session,
+    session: SessionRef,
     rid: str,
 ) -> Response:
     session_id = session.token
