@@ -234,3 +234,17 @@ def test_every_keyed_operation_documents_401(make_api_client: Callable[..., Test
         for method, operation in operations.items():
             if path not in open_paths:
                 assert "401" in operation["responses"], (method, path)
+
+
+# --- finding 10: forwarded headers count only from configured proxies ----------------------------------
+
+
+@pytest.mark.parametrize(("proxies", "limited"), [([], True), (["*"], False)])
+def test_forwarded_for_counts_only_from_trusted_proxies(
+    make_api_client: Callable[..., TestClient], proxies: list[str], limited: bool
+) -> None:
+    client = make_api_client(rate_limit_per_minute=2, trusted_proxies=proxies)
+    codes = [
+        client.get("/v1/models", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(4)
+    ]
+    assert (429 in codes) is limited, codes
