@@ -44,6 +44,15 @@
     });
     return el;
   }
+  // A device without a (valid) key asks the operator once; the key stays in this browser.
+  function provision() {
+    var k = window.prompt("本机尚未配置设备密钥，请工作人员输入：");
+    if (!k || k === KEY) return false;
+    KEY = k.trim();
+    try { localStorage.setItem("zw-kiosk-key", KEY); } catch (e) { /* this page only */ }
+    return true;
+  }
+
   function headers() {
     var hd = { "Content-Type": "application/json" };
     if (KEY) hd["X-API-Key"] = KEY;
@@ -178,6 +187,7 @@
       if (REGION) body.region = REGION;
       var res = await fetch("/v1/chat", { method: "POST", headers: headers(), body: JSON.stringify(body) });
       if (res.status === 404 && sessionId) { sessionId = ""; busy = false; return ask(question); }
+      if (res.status === 401 && provision()) { busy = false; return ask(question); }
       if (!res.ok) throw new Error(res.status === 429 ? "当前使用人数较多，请稍后再试。" : "服务暂时不可用（错误码 " + res.status + "），请稍后重试或拨打 12345。");
       var j = await res.json();
       sessionId = j.session_id || sessionId;

@@ -1,0 +1,60 @@
+"""Issue 15, finding 7, in Chromium: a kiosk is provisioned once (``/kiosk?key=…``), never served its key."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _api_support import build_api_index
+from web_fixtures import CHROMIUM, CHROMIUM_ARGS, serve_py
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium"),
+]
+
+KEY = "kiosk-device-key-0123456789"
+
+
+@pytest.fixture(scope="module")
+def keyed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp: Path = tmp_path_factory.mktemp("kiosk_keyed")
+    env = {
+        "ASSISTANT_INDEX_DIR": str(build_api_index(tmp)),
+        "ASSISTANT_KNOWLEDGE_DIR": str(tmp / "knowledge"),
+        "ASSISTANT_CACHE_DIR": str(tmp / "cache"),
+        "ASSISTANT_EMBEDDER__NAME": "hash",
+        "ASSISTANT_EMBEDDER__DIM": "256",
+        "ASSISTANT_API__SESSION_DB": str(tmp / "sessions.sqlite3"),
+        "ASSISTANT_API__KIOSK_KEYS": json.dumps([KEY]),
+    }
+    with serve_py(env, startup_timeout_s=60) as base:
+        yield base
+
+
+def test_kiosk_key_is_entered_once_and_kept_on_the_device(keyed_url: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="zh-CN")
+        page: Any = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            page.goto(keyed_url + "/kiosk?key=" + KEY)
+            assert KEY not in page.content() and KEY not in page.url  # taken off the address bar
+            page.goto(keyed_url + "/kiosk")  # later visits: the device remembers its key
+            statuses: list[int] = []
+            page.on("response", lambda r: statuses.append(r.status) if "/v1/chat" in r.url else None)
+            page.get_by_test_id("kiosk-category").first.click()
+            page.wait_for_function(
+                "() => document.querySelector('[data-testid=kiosk-answer]').getAttribute('aria-busy') === 'false'"
+            )
+            assert statuses and statuses[0] == 200, statuses
+        finally:
+            context.close()
+            browser.close()
