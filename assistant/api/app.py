@@ -37,6 +37,11 @@ DESCRIPTION = """政务助手 chat API: grounded answers with citations for port
 
 Every error is `{"error": {"code", "message", "request_id"}}`. When API keys are configured, send one
 as `Authorization: Bearer <key>` (or `X-API-Key`).
+
+`session_id` is a token the server issues with the first answer; it only works with the key that
+started the session (unknown, expired or foreign sessions are 404). `request_id` is the server's id
+of an answer (rate it with `/v1/feedback`); a client's `X-Request-ID` is echoed back as a
+correlation id only.
 """
 
 
