@@ -3,6 +3,7 @@ storage failures reported before ``done``, idle session expiry."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Callable
@@ -145,10 +146,12 @@ def test_storage_failure_is_a_503_with_retry_after(api_assistant: object, tmp_pa
 
 
 def test_storage_failure_in_a_stream_is_an_error_event_not_done(
-    api_assistant: object, tmp_path: Path
+    api_assistant: object, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with _full_disk_client(api_assistant, tmp_path) as client:
+    with caplog.at_level(logging.INFO), _full_disk_client(api_assistant, tmp_path) as client:
         r = client.post("/v1/chat", json={"question": Q, "stream": True})
+    errors = [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    assert len(errors) == 1 and not errors[0].exc_info  # one line, no traceback
     names = [n for n, _ in parse_sse(r.text)]
     assert "done" not in names and names[-1] == "error"
     error = parse_sse(r.text)[-1][1]["error"]

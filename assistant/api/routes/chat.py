@@ -227,6 +227,8 @@ async def _stream(
         except Exception as exc:  # the status line is gone; report in-band, as the protocol says
             if not isinstance(exc, AssistantError):
                 log.exception("stream failed (request_id=%s)", rid)
+            elif exc.http_status >= 500:  # e.g. storage failed: one line, no traceback
+                log.error(json.dumps({"event": "error", "request_id": rid, "code": exc.code}))
             yield ServerSentEvent(json.dumps(error_event_data(exc, rid), ensure_ascii=False), event="error")
             return
         await run_in_threadpool(
