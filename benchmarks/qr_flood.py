@@ -190,7 +190,9 @@ def main() -> None:
         "Before issue 15 the QR code was built inside `async def`; the same 10 s run (rate limit off)",
         "gave /healthz p50 846 ms, p95 1,717 ms and 4 chat answers. Now the code is built in a worker",
         "thread behind a one-slot limiter, cached, capped at 512 characters, and the route needs a key",
-        "and counts against its rate limit (with the limit on, most flood requests are cheap 429s).",
+        "and counts against its rate limit (with the limit on, most flood requests are cheap 429s,",
+        "~165 a second: at that request rate the per-request cost of routing alone, on a 2-core",
+        "machine other jobs share, is what /healthz waits for — a proxy's connection limits shed that).",
         "",
     ]
     (OUT / "qr_flood.md").write_text("\n".join(md), encoding="utf-8")
