@@ -1,4 +1,5 @@
-"""Issue 15, finding 7, in Chromium: a kiosk is provisioned once (``/kiosk?key=…``), never served its key."""
+"""Issue 15 in Chromium: a kiosk is provisioned once (``/kiosk?key=…``), never served its key (finding 7);
+``/docs`` renders from local assets under the page CSP (finding 13)."""
 
 from __future__ import annotations
 
@@ -53,4 +54,21 @@ def test_kiosk_key_is_entered_once_and_kept_on_the_device(keyed_url: str) -> Non
             assert chat.value.status == 200, chat.value.status
         finally:
             context.close()
+            browser.close()
+
+
+def test_docs_render_offline_under_the_csp(keyed_url: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page: Any = browser.new_page()
+        outside: list[str] = []
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(keyed_url) else None)
+        try:
+            page.goto(keyed_url + "/docs")
+            page.wait_for_selector(".opblock", timeout=20_000)
+            assert page.locator(".opblock").count() >= 9
+            assert not outside, outside
+        finally:
             browser.close()
