@@ -87,8 +87,13 @@ class LLMSettings(BaseModel):
     threads: int = 0  # llamacpp: CPU threads (0: llama.cpp's default)
 
 
+MIN_SECRET_KEY_CHARS = 16  # kiosk and admin keys are secrets; widget keys are public by design
+MIN_WIDGET_KEY_CHARS = 8
+
+
 class APISettings(BaseModel):
-    """HTTP server, keys, limits and storage."""
+    """HTTP server, keys, limits and storage. Empty or short keys are refused (the server must not
+    silently fall back to anonymous access)."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -96,14 +101,36 @@ class APISettings(BaseModel):
     widget_keys: list[str] = Field(default_factory=list)
     kiosk_keys: list[str] = Field(default_factory=list)
     admin_keys: list[str] = Field(default_factory=list)
-    allowed_origins: list[str] = Field(
-        default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"]
-    )
+    # origins whose pages may call the API (browsers send Origin); unset: this server's own
+    # http://127.0.0.1:<port> and http://localhost:<port>. The Host header never counts.
+    allowed_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = 120
     max_question_chars: int = 2000
     max_body_bytes: int = 65536
+    body_timeout_s: float = 15.0  # a request body not complete after this long is refused (408)
+    # reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs); none by default
+    trusted_proxies: list[str] = Field(default_factory=list)
     session_db: Path = Path("var/sessions.sqlite3")
     session_store: str = "sqlite"
+    session_idle_minutes: float = 1440.0  # a session unused this long is deleted; 0: kept until erased
+
+    @model_validator(mode="after")
+    def _check_keys(self) -> APISettings:
+        if "allowed_origins" not in self.model_fields_set:
+            self.allowed_origins = [f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"]
+        groups = (
+            ("widget_keys", self.widget_keys, MIN_WIDGET_KEY_CHARS),
+            ("kiosk_keys", self.kiosk_keys, MIN_SECRET_KEY_CHARS),
+            ("admin_keys", self.admin_keys, MIN_SECRET_KEY_CHARS),
+        )
+        for name, keys, minimum in groups:
+            for key in keys:
+                if len(key.strip()) < minimum or key != key.strip():
+                    raise ValueError(
+                        f"api.{name}: every key needs at least {minimum} characters and no surrounding"
+                        " spaces (an empty key would leave the server open)"
+                    )
+        return self
 
 
 class OcrSettings(BaseModel):

@@ -17,6 +17,7 @@ from .embedders import make_embedder
 from .errors import InvalidInputError
 from .query import Query
 from .retrieval import HybridRetriever, Retriever
+from .safety import mask_answer
 from .text import load_tokenizer
 from .types import Answer, Event, Filters, Hit, Turn
 
@@ -122,6 +123,7 @@ class Assistant:
             settings=self.settings,
             relevance_floor=self.retriever.relevance_floor,
         )
+        mask_answer(ans)  # a source may quote someone's card or ID number
         timings["answer_ms"] = _ms(t)
         timings["total_ms"] = _ms(started)
         ans.timings = timings

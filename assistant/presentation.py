@@ -17,6 +17,7 @@ SNIPPET_CHARS = 160  # a citation's or search hit's snippet, "…" included
 KIOSK_ANSWER_CHARS = 120  # a kiosk screen shows this much of an answer; the rest is behind "more"
 KIOSK_SNIPPET_CHARS = 60
 KIOSK_QR_LINKS = 3
+MAX_QR_URL_CHARS = 512  # the server draws QR codes for http(s) URLs up to this long (``api/qr.py``)
 FOOTER_HEAD = "\n\n来源："
 
 
@@ -61,6 +62,11 @@ def short_answer(text: str, limit: int = KIOSK_ANSWER_CHARS) -> str:
     return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
+def qr_url_ok(url: str) -> bool:
+    """Whether a QR code is offered and drawn for ``url``: http(s) and at most ``MAX_QR_URL_CHARS`` long."""
+    return url.startswith(("http://", "https://")) and len(url) <= MAX_QR_URL_CHARS
+
+
 def qr_links(answer: Answer, max_links: int = KIOSK_QR_LINKS) -> list[dict[str, str]]:
     """URLs worth scanning on a kiosk: the service's online 办理 link first, then cited sources."""
     found: list[tuple[str, str]] = []
@@ -70,7 +76,7 @@ def qr_links(answer: Answer, max_links: int = KIOSK_QR_LINKS) -> list[dict[str, 
     links: list[dict[str, str]] = []
     seen: set[str] = set()
     for label, url in found:
-        if url in seen or not url.startswith(("http://", "https://")):
+        if url in seen or not qr_url_ok(url):
             continue
         seen.add(url)
         links.append({"label": label, "url": url, "svg": "/v1/qr?url=" + quote(url, safe="")})

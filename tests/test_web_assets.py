@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from assistant.web.routes import STATIC_DIR, router
+from assistant.web.routes import STATIC_DIR, install
 
 HOOKS = {
     "widget-launcher": "embed.js",
@@ -33,7 +33,7 @@ def client(widget_keys: list[str] | None = None, kiosk_keys: list[str] | None = 
     app = FastAPI()
     api = SimpleNamespace(widget_keys=widget_keys or [], kiosk_keys=kiosk_keys or [])
     app.state.settings = SimpleNamespace(api=api)
-    app.include_router(router)
+    install(app)
     return TestClient(app)
 
 
@@ -97,17 +97,16 @@ def test_nothing_outside_static_is_served(bad: str) -> None:
     assert client().get(bad).status_code == 404
 
 
-def test_configured_keys_are_put_into_the_pages_escaped() -> None:
-    c = client(widget_keys=['w"<key>'], kiosk_keys=["kiosk-1"])
+def test_public_widget_key_is_put_into_the_demo_page_escaped() -> None:
+    c = client(widget_keys=['w"<key>'])
     demo = c.get("/").text
     assert 'data-api-key="w&quot;&lt;key&gt;"' in demo
-    assert '<meta name="zw-api-key" content="kiosk-1">' in c.get("/kiosk").text
     assert 'data-api-key=""' in client().get("/").text
 
 
 def test_pages_work_without_settings_on_the_app() -> None:
     app = FastAPI()
-    app.include_router(router)
+    install(app)
     assert TestClient(app).get("/kiosk").status_code == 200
 
 

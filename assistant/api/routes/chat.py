@@ -6,16 +6,17 @@ The web, kiosk and api channels share the route; the kiosk's shorter form comes 
 from __future__ import annotations
 
 import time
-import uuid
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from ...pipeline import Assistant
 from ...presentation import kiosk_fields
 from ...sessions import SessionStore, history
 from ...types import Answer
 from ..deps import AssistantDep, MetricsDep, PrincipalDep, RequestIdDep, SettingsDep, StoreDep
+from ..ownership import SessionRef, resolve_session, save_exchange
 from ..schemas import ERROR_RESPONSES, ChatRequest, ChatResponse
 from ._common import HISTORY_EXCHANGES, check_question, exchange, record_answer, run_blocking
 from .chat_stream import SSE_MEDIA_TYPE, stream_chat
@@ -30,6 +31,7 @@ router = APIRouter(tags=["chat"])
     responses={
         **ERROR_RESPONSES,
         200: {"content": {SSE_MEDIA_TYPE: {}}, "description": "JSON, or SSE when streaming"},
+        404: ERROR_RESPONSES[422] | {"description": "session_id unknown, expired or not this key's"},
     },
     summary="Ask a question; JSON answer or Server-Sent Events",
 )
@@ -41,37 +43,43 @@ async def chat(
     metrics: MetricsDep,
     settings: SettingsDep,
     request_id: RequestIdDep,
-    _principal: PrincipalDep,
+    principal: PrincipalDep,
 ) -> ChatResponse | Response:
     question = check_question(body.question, settings.api.max_question_chars)
-    session_id = body.session_id or uuid.uuid4().hex
+    # The client gets a token; the store and the logs only ever see its hash (``sid``).
+    session = await run_in_threadpool(resolve_session, store, principal, body.session_id)
     if body.stream or SSE_MEDIA_TYPE in request.headers.get("accept", ""):
-        return await stream_chat(request, assistant, store, metrics, body, question, session_id, request_id)
+        return await stream_chat(request, assistant, store, metrics, body, question, session, request_id)
     started = time.perf_counter()
-    known = body.session_id is not None  # a fresh session has no history: skip the lookup
     answer = await run_blocking(
-        request, _answer_and_store, assistant, store, question, session_id, known, body.region, request_id
+        request, _answer_and_store, assistant, store, question, session, body.region, request_id
     )
-    record_answer(
-        metrics, answer, request_id=request_id, channel=body.channel, route="/v1/chat", session_id=session_id
+    await run_in_threadpool(  # the log line masks the question: CPU work, off the loop
+        record_answer,
+        metrics,
+        answer,
+        request_id=request_id,
+        channel=body.channel,
+        route="/v1/chat",
+        session_id=session.sid,
     )
     server_ms = round((time.perf_counter() - started) * 1000, 3)
-    return chat_response(answer, session_id, request_id, body.channel, server_ms)
+    return chat_response(answer, session.token, request_id, body.channel, server_ms)
 
 
 def _answer_and_store(
     assistant: Assistant,
     store: SessionStore,
     question: str,
-    session_id: str,
-    known: bool,
+    session: SessionRef,
     region: str | None,
     rid: str,
 ) -> Answer:
     """The blocking part of a chat turn, run in one threadpool hop: read history, answer, store the exchange."""
-    turns = history(store, session_id, HISTORY_EXCHANGES) if known else []
+    # a fresh session has no history: skip the lookup
+    turns = history(store, session.sid, HISTORY_EXCHANGES) if session.owner is None else []
     answer = assistant.answer(question, history=turns, region=region)
-    store.append(exchange(answer, question, session_id, rid))
+    save_exchange(store, exchange(answer, question, session.sid, rid), session.owner)
     return answer
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
-from starlette.concurrency import iterate_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from ...errors import AssistantError, InvalidInputError
 from ...pipeline import AnswerStream
@@ -35,7 +35,12 @@ ROUTE = "/v1/chat/completions"
 _CREATED = int(time.time())
 
 
-@router.get("/v1/models", response_model=OAIModelList, summary="The one model this server offers")
+@router.get(
+    "/v1/models",
+    response_model=OAIModelList,
+    responses={code: ERROR_RESPONSES[code] for code in (401, 403, 429)},
+    summary="The one model this server offers",
+)
 async def models(_principal: PrincipalDep) -> OAIModelList:
     return OAIModelList.model_validate(
         {"data": [{"id": MODEL_ID, "object": "model", "created": _CREATED, "owned_by": "zhengwu"}]}
@@ -73,7 +78,9 @@ async def chat_completions(
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     answer: Answer = await run_blocking(request, assistant.answer, question, turns)
-    record_answer(metrics, answer, request_id=request_id, channel="api", route=ROUTE)
+    await run_in_threadpool(  # the log line masks the question: CPU work, off the loop
+        record_answer, metrics, answer, request_id=request_id, channel="api", route=ROUTE
+    )
     content = answer.text + sources_footer(answer.citations)
     return ChatCompletion.model_validate(
         {
@@ -91,8 +98,10 @@ async def chat_completions(
 
 
 def split_messages(messages: list[OAIMessage]) -> tuple[str, list[Turn]]:
-    """The last user message's text and the user/assistant turns before it (our own footers stripped)."""
-    last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
+    """The last user message with text and the user/assistant turns before it (our own footers stripped)."""
+    last_user = max(
+        (i for i, m in enumerate(messages) if m.role == "user" and m.text().strip()), default=None
+    )
     if last_user is None:
         raise InvalidInputError("messages must contain a user message")
     turns: list[Turn] = []
@@ -146,4 +155,4 @@ async def _chunks(
         yield chunk({"content": footer})
     yield chunk({}, "stop", citations=[c.to_dict() for c in answer.citations], request_id=rid)
     yield b"data: [DONE]\n\n"
-    record_answer(metrics, answer, request_id=rid, channel="api", route=ROUTE)
+    await run_in_threadpool(record_answer, metrics, answer, request_id=rid, channel="api", route=ROUTE)

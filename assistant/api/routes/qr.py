@@ -1,13 +1,15 @@
-"""``GET /v1/qr``: a QR code (SVG) for an http(s) URL, for kiosk screens."""
+"""``GET /v1/qr``: a QR code (SVG) for an http(s) URL, for kiosk screens (keyed, rate-limited, off the loop)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from fastapi import APIRouter, Query
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from ...presentation import MAX_QR_URL_CHARS, qr_url_ok
+from ..deps import PrincipalDep
 from ..errors import APIError
+from ..qr import qr_svg
 from ..schemas import ERROR_RESPONSES
 
 router = APIRouter(tags=["chat"])
@@ -15,24 +17,16 @@ router = APIRouter(tags=["chat"])
 
 @router.get(
     "/v1/qr",
-    responses={200: {"content": {"image/svg+xml": {}}}, 422: ERROR_RESPONSES[422]},
+    responses={200: {"content": {"image/svg+xml": {}}}, **ERROR_RESPONSES},
     response_class=Response,
     summary="A QR code (SVG) for an http(s) URL, for kiosk screens",
 )
-async def qr(url: str = Query(min_length=8, max_length=1024)) -> Response:
-    if not url.startswith(("http://", "https://")):
+async def qr(
+    request: Request,
+    _principal: PrincipalDep,
+    url: str = Query(min_length=8, max_length=MAX_QR_URL_CHARS, pattern=r"^https?://"),
+) -> Response:
+    if not qr_url_ok(url):
         raise APIError(422, "invalid_input", "url must start with http:// or https://")
-    return Response(
-        _qr_svg(url), media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
-    )
-
-
-@lru_cache(maxsize=256)
-def _qr_svg(url: str) -> bytes:
-    import io
-
-    import segno
-
-    buf = io.BytesIO()
-    segno.make(url, error="m").save(buf, kind="svg", scale=4, border=2, xmldecl=False)
-    return buf.getvalue()
+    svg = await anyio.to_thread.run_sync(qr_svg, url, limiter=request.app.state.qr_limiter)
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=86400"})

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from ...presentation import snippet
 from ...types import Hit
 from ..deps import AssistantDep, PrincipalDep, RequestIdDep, SettingsDep
-from ..schemas import ERROR_RESPONSES, SearchResponse, SearchResult
+from ..schemas import ERROR_RESPONSES, HAS_TEXT_PATTERN, SearchResponse, SearchResult
 from ._common import check_question, run_blocking
 
 router = APIRouter(tags=["search"])
@@ -25,7 +25,12 @@ async def search(
     settings: SettingsDep,
     request_id: RequestIdDep,
     _principal: PrincipalDep,
-    q: str = Query(min_length=1, max_length=100_000, description="query, ≤ 2,000 characters"),
+    q: str = Query(
+        min_length=1,
+        max_length=100_000,
+        pattern=HAS_TEXT_PATTERN,
+        description="query (limit: see openapi.py)",
+    ),
     k: int = Query(default=5, ge=1, le=50),
     region: str | None = Query(default=None, max_length=64),
 ) -> SearchResponse:

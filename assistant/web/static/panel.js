@@ -441,7 +441,7 @@
     msg.rating = rating;
     update(msg); save();
     fetch(BASE + "/v1/feedback", {
-      method: "POST", headers: headers(), body: JSON.stringify({ request_id: msg.requestId, rating: rating })
+      method: "POST", headers: headers(), body: JSON.stringify({ request_id: msg.requestId, rating: rating, session_id: state.sessionId || undefined })
     }).catch(function () { /* feedback is best effort */ });
   }
 
