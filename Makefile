@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-dev index run serve test lint eval bench browser knowledge tune clean
+.PHONY: install install-dev index run serve test lint eval bench browser knowledge tune intent clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -62,6 +62,9 @@ bench: index                       ## benchmarks; figures go to docs/benchmarks/
 tune: install-dev                  ## re-train the bundled e5 adapter (~45 min on 2 cores): LODO figures, then the adapter
 	$(BIN)/python -m assistant.tuning lodo --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --report docs/tuning/lodo.json
 	$(BIN)/python -m assistant.tuning train --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --lodo-report docs/tuning/lodo.json --out assistant/resources/adapters/gov-qa.npz
+
+intent: install                    ## re-train the bundled intent model (~2 min): weights + docs/intent/report.json
+	ASSISTANT_EMBEDDER__THREADS=$${ASSISTANT_EMBEDDER__THREADS:-1} $(BIN)/python -m assistant.intent train
 
 knowledge: install                 ## re-run the converter: ../shared/data/knowledge_raw → knowledge/
 	$(BIN)/python -m assistant.ingest.convert_raw --raw ../shared/data/knowledge_raw --dev ../shared/data/dev --out knowledge
