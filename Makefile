@@ -53,6 +53,8 @@ eval: index                        ## dev-set evaluations (reports under evals/r
 	$(BIN)/python -m evals run --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/beijing-answer
 	$(BIN)/python -m evals run --dataset evals/datasets/citizen_messages_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/citizen-answer
 	$(BIN)/python -m evals run --dataset evals/datasets/out_of_scope.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/out-of-scope-answer
+	$(BIN)/python -m evals run --dataset evals/datasets/colloquial_qa_dev.jsonl --dataset evals/datasets/colloquial_followup_dev.jsonl --dataset evals/datasets/colloquial_intent_dev.jsonl --mode answer --out evals/runs/colloquial-answer
+	$(BIN)/python -m evals run --dataset evals/datasets/colloquial_intent_dev.jsonl --dataset evals/datasets/colloquial_qa_dev.jsonl --dataset evals/datasets/colloquial_followup_dev.jsonl --mode intent --out evals/runs/colloquial-intent
 
 bench: index                       ## benchmarks; figures go to docs/benchmarks/
 	$(BIN)/python benchmarks/ingest_search.py
