@@ -110,6 +110,11 @@ def test_tiny_model_learns_its_training_set_and_round_trips(tiny_model):
     assert right >= len(TINY) - 2
     p = clf.predict("帮我查一下我的社保卡到哪一步了")
     assert sum(p.probs.values()) == pytest.approx(1.0)
+    # a vector the caller already has gives the same answer as embedding again
+    again = clf.predict(
+        "帮我查一下我的社保卡到哪一步了", vector=embedder.embed_query("帮我查一下我的社保卡到哪一步了")
+    )
+    assert again.probs == pytest.approx(p.probs)
     assert p.confidence == max(p.probs.values())
     assert result.report["dev"]["count"] == len(TINY)
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from assistant.errors import ConfigError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from assistant.embedders import Embedder
 
 # The order is the order of the model's output columns; the weights file records it and is checked.
@@ -55,8 +57,12 @@ class IntentClassifier(Protocol):
     def warm_up(self) -> None:
         """Load weights and the embedder; idempotent."""
 
-    def predict(self, text: str) -> IntentPrediction:
-        """The intent of one message (``probs`` covers every label of ``INTENTS``)."""
+    def predict(self, text: str, vector: np.ndarray | None = None) -> IntentPrediction:
+        """The intent of one message (``probs`` covers every label of ``INTENTS``).
+
+        ``vector``: the message's query embedding when the caller already has it (the retriever
+        computed it), so it is not embedded twice; it must come from the classifier's embedder.
+        """
 
 
 INTENT_CLASSIFIERS: dict[str, str] = {

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from assistant.embedders import Embedder
 
 from .base import INTENTS, IntentPrediction
@@ -38,7 +40,7 @@ class FakeIntentClassifier:
     def warm_up(self) -> None:
         return None
 
-    def predict(self, text: str) -> IntentPrediction:
+    def predict(self, text: str, vector: np.ndarray | None = None) -> IntentPrediction:
         _, fired = features(text)
         have = set(fired)
         label = "question"

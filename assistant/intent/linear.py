@@ -87,12 +87,15 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def design_row(text: str, embedder: Embedder | None) -> tuple[np.ndarray, tuple[str, ...]]:
+def design_row(
+    text: str, embedder: Embedder | None, vector: np.ndarray | None = None
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """The model input of one message: [embedding ; features] (features only without an embedder)."""
     feats, fired = features(text)
     if embedder is None:
         return feats, fired
-    return np.concatenate([embedder.embed_query(text).astype(np.float32), feats]), fired
+    emb = vector if vector is not None else embedder.embed_query(text)
+    return np.concatenate([np.asarray(emb, dtype=np.float32).reshape(-1), feats]), fired
 
 
 class LinearIntentClassifier:
@@ -137,11 +140,11 @@ class LinearIntentClassifier:
                 f"not {have or 'none'!r}; retrain with this embedder (python -m assistant.intent train)"
             )
 
-    def predict(self, text: str) -> IntentPrediction:
+    def predict(self, text: str, vector: np.ndarray | None = None) -> IntentPrediction:
         self.warm_up()
         w = self._weights
         assert w is not None
-        x, fired = design_row(text, self.embedder)
+        x, fired = design_row(text, self.embedder, vector)
         probs = softmax((x @ w.W + w.b) / w.temperature)
         best = int(np.argmax(probs))
         return IntentPrediction(
