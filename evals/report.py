@@ -102,7 +102,8 @@ def _md_cell(text: Any, n: int = 80) -> str:
 
 
 def _breakdown_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
-    return [k for k in rows[0] if k not in ("department", "dataset", "type", "intent")] if rows else []
+    names = ("department", "dataset", "type", "intent", "aspect")
+    return [k for k in rows[0] if k not in names] if rows else []
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -141,6 +142,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         ("department", report["breakdown"]["by_department"]),
         ("dataset", report["breakdown"]["by_dataset"]),
         ("intent", report["breakdown"].get("by_intent", [])),
+        ("aspect", report["breakdown"].get("by_aspect", [])),
     ):
         if not rows:
             continue
@@ -316,6 +318,7 @@ def render_html(report: dict[str, Any], records: Sequence[dict[str, Any]]) -> st
     by_dept = report["breakdown"]["by_department"]
     by_ds = report["breakdown"]["by_dataset"]
     by_intent = report["breakdown"].get("by_intent", [])
+    by_aspect = report["breakdown"].get("by_aspect", [])
     worst = [
         {
             **w,
@@ -352,6 +355,11 @@ def render_html(report: dict[str, Any], records: Sequence[dict[str, Any]]) -> st
         *(
             ["<h2>By intent</h2>", _table(by_intent, ["intent", *_breakdown_columns(by_intent)], 40)]
             if by_intent
+            else []
+        ),
+        *(
+            ["<h2>By aspect asked</h2>", _table(by_aspect, ["aspect", *_breakdown_columns(by_aspect)], 40)]
+            if by_aspect
             else []
         ),
         f"<h2>{len(worst)} worst rows</h2>",

@@ -545,8 +545,9 @@ def summarize(
         "by_department": breakdown(records, "department", mode),
         "by_dataset": breakdown(records, "dataset", mode),
     }
-    if any(r.get("intent") for r in records):
-        report["breakdown"]["by_intent"] = breakdown(records, "intent", mode)
+    for field in ("intent", "aspect"):  # colloquial sets: hand-off per intent, key facts per aspect asked
+        if any(r.get(field) for r in records):
+            report["breakdown"][f"by_{field}"] = breakdown(records, field, mode)
     report["worst"] = worst_rows(records, mode)
     report["warnings"] = list(warnings)
     return report

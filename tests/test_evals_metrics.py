@@ -463,6 +463,7 @@ def test_summary_reports_key_facts_and_a_breakdown_by_intent():
     report = summarize(records, "answer", config={}, started_at="t", duration_s=1.0)
     assert report["answer"]["key_facts@200"] == pytest.approx(0.5)
     by_intent = {r["intent"]: r for r in report["breakdown"]["by_intent"]}
+    assert "by_aspect" not in report["breakdown"]  # no row says which aspect it asks
     assert by_intent["case"]["handoff_recall"] == 1.0
     assert by_intent["question"]["false_handoff_rate"] == 0.0
     assert report["intent"] == {
