@@ -192,8 +192,26 @@ def label_rates(probs: np.ndarray) -> dict[str, float]:
 # --- the whole procedure ---------------------------------------------------------------------------
 
 
+def select_l2(Z: np.ndarray, y: np.ndarray, log: Log) -> tuple[float, np.ndarray, dict[str, float]]:
+    """The L2 strength of ``L2_GRID`` with the lowest cross-validated log-loss, its out-of-fold logits,
+    and the log-loss of every strength tried."""
+    fold_of = folds(y)
+    cv: dict[str, float] = {}
+    best_l2, best_loss, best_logits = L2_GRID[0], float("inf"), np.zeros(0)
+    for l2 in L2_GRID:
+        logits = oof_logits(Z, y, l2, fold_of)
+        cv[str(l2)] = loss = log_loss(logits, y)
+        acc = (logits.argmax(1) == y).mean()
+        log(f"intent: l2={l2:<5} cross-validated log-loss {loss:.4f}, accuracy {acc:.3f}")
+        if loss < best_loss:
+            best_l2, best_loss, best_logits = l2, loss, logits
+    return best_l2, best_logits, cv
+
+
 @dataclass
 class TrainResult:
+    """The fitted weights and the figures of a training run (report.json)."""
+
     weights: LinearWeights
     report: dict[str, Any]
 
@@ -218,17 +236,7 @@ def train(
     mu, sd = X.mean(axis=0), X.std(axis=0)
     sd[sd < 1e-6] = 1.0
     Z = (X - mu) / sd
-    fold_of = folds(y)
-    cv: dict[str, float] = {}
-    best_l2, best_loss, best_logits = L2_GRID[0], float("inf"), np.zeros(0)
-    for l2 in L2_GRID:
-        logits = oof_logits(Z, y, l2, fold_of)
-        cv[str(l2)] = loss = log_loss(logits, y)
-        log(
-            f"intent: l2={l2:<5} cross-validated log-loss {loss:.4f}, accuracy {(logits.argmax(1) == y).mean():.3f}"
-        )
-        if loss < best_loss:
-            best_l2, best_loss, best_logits = l2, loss, logits
+    best_l2, best_logits, cv = select_l2(Z, y, log)
     temperature = fit_temperature(best_logits, y)
     cv_probs = softmax(best_logits / temperature)
     Wz, bz = fit(Z, y, best_l2)
