@@ -18,7 +18,7 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.embedders import Embedder, make_embedder
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, ConfigError
 
 from .base import make_intent_classifier
 from .linear import BUNDLED
@@ -52,7 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", type=Path, default=ROOT / "docs" / "intent" / "report.json")
     ap.add_argument("--no-extra", action="store_true", help="skip the citizen posts and colloquial questions")
     args = ap.parse_args(argv)
-    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     settings = Settings()
     try:
         embedder = make_embedder(settings.embedder)
@@ -67,8 +66,6 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             return 0
-        from .train import load_examples, markdown, train
-
         embedder.warm_up()
         cache = Path(settings.cache_dir) / "intent"
         seen = set(_texts(args.train, "question"))  # half the citizen posts are training rows
@@ -81,30 +78,35 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.command == "eval":
             return _eval(args.dev, args.weights, embedder, cache, extra)
-        result = train(
-            load_examples(args.train),
-            load_examples(args.dev),
-            embedder,
-            log,
-            cache_dir=cache,
-            extra=extra,
-            provenance={
-                "train": f"{args.train.name} ({_sha(args.train)})",
-                "dev": f"{args.dev.name} ({_sha(args.dev)})",
-            },
-        )
-        result.weights.save(args.out)
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(
-            json.dumps(result.report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-        )
-        print(markdown(result.report))
-        dev = result.report["dev"]
-        print(f"dev accuracy {dev['accuracy']:.3f}  ECE {dev['ece']:.3f}  → {args.out}, {args.report}")
-        return 0
+        return _train(args, embedder, cache, extra)
     except (AssistantError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _train(args: argparse.Namespace, embedder: Embedder, cache: Path, extra: dict[str, list[str]]) -> int:
+    """Fit, write the weights and the report, print the dev confusion matrix."""
+    from .train import load_examples, markdown, train
+
+    result = train(
+        load_examples(args.train),
+        load_examples(args.dev),
+        embedder,
+        lambda m: print(m, file=sys.stderr, flush=True),
+        cache_dir=cache,
+        extra=extra,
+        provenance={
+            "train": f"{args.train.name} ({_sha(args.train)})",
+            "dev": f"{args.dev.name} ({_sha(args.dev)})",
+        },
+    )
+    result.weights.save(args.out)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps(result.report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(markdown(result.report))
+    dev = result.report["dev"]
+    print(f"dev accuracy {dev['accuracy']:.3f}  ECE {dev['ece']:.3f}  → {args.out}, {args.report}")
+    return 0
 
 
 def _eval(dev: Path, weights_path: Path, embedder: Embedder, cache: Path, extra: dict[str, list[str]]) -> int:
@@ -116,6 +118,10 @@ def _eval(dev: Path, weights_path: Path, embedder: Embedder, cache: Path, extra:
     from .train import design, label_rates, load_examples, markdown, predict_matrix, scores
 
     weights = LinearWeights.load(weights_path)
+    if weights.embedder != embedder.name:
+        raise ConfigError(
+            f"{weights_path} was trained with embedder {weights.embedder!r}, not {embedder.name!r}"
+        )
     rows = load_examples(dev)
     y = np.array([INTENTS.index(r.label) for r in rows])
     report = {"dev": scores(y, predict_matrix(weights, design([r.text for r in rows], embedder, cache)))}
