@@ -203,3 +203,44 @@ def real_classifier(tmp_path_factory):
     clf = make_intent_classifier("linear", make_embedder(settings.embedder))
     clf.warm_up()
     return clf
+
+
+def test_train_command_writes_weights_and_report(tmp_path, monkeypatch, capsys):
+    import json
+
+    from assistant.intent.__main__ import main
+
+    monkeypatch.setenv("ASSISTANT_EMBEDDER__NAME", "hash")
+    monkeypatch.setenv("ASSISTANT_EMBEDDER__DIM", "64")
+    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "tiny.jsonl"
+    data.write_text(
+        "\n".join(
+            json.dumps({"id": str(i), "question": t, "intent": lb}, ensure_ascii=False)
+            for i, (t, lb) in enumerate(TINY)
+        ),
+        encoding="utf-8",
+    )
+    out, report = tmp_path / "w.npz", tmp_path / "r.json"
+    args = [
+        "--train",
+        str(data),
+        "--dev",
+        str(data),
+        "--out",
+        str(out),
+        "--report",
+        str(report),
+        "--no-extra",
+    ]
+    assert main(["train", *args]) == 0
+    assert "| true \\ predicted |" in capsys.readouterr().out
+    assert json.loads(report.read_text())["dev"]["count"] == len(TINY)
+    assert LinearWeights.load(out).embedder == "hash-64"
+    assert main(["eval", "--dev", str(data), "--weights", str(out), "--no-extra"]) == 0
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "x", "question": "你好", "intent": "nonsense"}), encoding="utf-8")
+    assert (
+        main(["train", "--train", str(bad), "--dev", str(data), "--out", str(out), "--report", str(report)])
+        == 2
+    )
