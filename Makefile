@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-dev index run serve test lint eval bench browser office vectors knowledge tune clean
+.PHONY: install install-dev index run serve test lint eval bench browser office vectors knowledge tune intent clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -60,6 +60,8 @@ eval: index                        ## dev-set evaluations (reports under evals/r
 	$(BIN)/python -m evals run --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/beijing-answer
 	$(BIN)/python -m evals run --dataset evals/datasets/citizen_messages_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/citizen-answer
 	$(BIN)/python -m evals run --dataset evals/datasets/out_of_scope.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/out-of-scope-answer
+	$(BIN)/python -m evals run --dataset evals/datasets/colloquial_qa_dev.jsonl --dataset evals/datasets/colloquial_followup_dev.jsonl --dataset evals/datasets/colloquial_intent_dev.jsonl --mode answer --out evals/runs/colloquial-answer
+	$(BIN)/python -m evals run --dataset evals/datasets/colloquial_intent_dev.jsonl --dataset evals/datasets/colloquial_qa_dev.jsonl --dataset evals/datasets/colloquial_followup_dev.jsonl --mode intent --out evals/runs/colloquial-intent
 
 vectors: index                     ## re-write knowledge/_vectors/embeddings.npz (shipped vectors) from the index
 	$(BIN)/python -m assistant vectors
@@ -72,6 +74,9 @@ bench: index                       ## benchmarks; figures go to docs/benchmarks/
 tune: install-dev                  ## re-train the bundled e5 adapter (~45 min on 2 cores): LODO figures, then the adapter
 	$(BIN)/python -m assistant.tuning lodo --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --report docs/tuning/lodo.json
 	$(BIN)/python -m assistant.tuning train --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --lodo-report docs/tuning/lodo.json --out assistant/resources/adapters/gov-qa.npz
+
+intent: install                    ## re-train the bundled intent model (~2 min): weights + docs/intent/report.json
+	ASSISTANT_EMBEDDER__THREADS=$${ASSISTANT_EMBEDDER__THREADS:-1} $(BIN)/python -m assistant.intent train
 
 knowledge: install                 ## re-run the converter: ../shared/data/knowledge_raw → knowledge/
 	$(BIN)/python -m tools.convert_raw --raw ../shared/data/knowledge_raw --dev ../shared/data/dev --out knowledge

@@ -215,7 +215,9 @@ def test_answer_and_handoff_summary_hand_computed():
     report = summarize(records, "answer", config={}, started_at="t", duration_s=1.0)
     ans = report["answer"]
     assert ans["char_f1"] == pytest.approx(0.5)  # (1 + 0) / 2 rows with a reference
-    assert ans["citation_precision"] == pytest.approx(0.5)  # 1 of 2 answered rows with gold
+    assert ans["citation_recall"] == pytest.approx(0.5)  # 1 of 2 answered rows with gold cite a gold doc
+    assert ans["primary_citation_accuracy"] == pytest.approx(0.5)  # q1's [1] is gold, q2's is not
+    assert ans["citation_precision"] == pytest.approx(0.5)  # q1: 1 of 1 cited docs gold, q2: 0 of 1
     assert ans["answered_rate"] == pytest.approx(0.75)
     assert ans["grounded_rate"] == pytest.approx(1 / 3)  # 3 answered sentences, only q1's supported
     assert report["handoff"] == {"handoff_recall": 0.5, "false_handoff_rate": 0.0}
@@ -355,3 +357,151 @@ def test_latency_histogram_bins_clip_outliers_into_last_bin():
     assert [c for _, _, c in bins] == [0, 0, 98, 2]  # range 0..p99 = 2 ms; 100 ms lands in the last bin
     assert bins[-1][1] == 2.0
     assert histogram([]) == []
+
+
+# --- citations, key facts, follow-ups and intents -------------------------------------------------------
+
+
+def test_citation_recall_primary_and_precision_differ():
+    cited = ["x", "g", "y", "g"]  # two citations of one gold document among three distinct ones
+    assert m.citation_recall(cited, ["g"]) == 1.0
+    assert m.primary_citation_hit(cited, ["g"]) == 0.0
+    assert m.primary_citation_hit(["g", "x"], ["g"]) == 1.0
+    assert m.citation_precision(cited, ["g"]) == pytest.approx(1 / 3)
+    assert m.citation_precision([], ["g"]) is None
+    assert m.citation_recall([], ["g"]) == 0.0
+
+
+def test_key_fact_share_only_counts_the_first_window():
+    facts = ["5个工作日", "020-12345"]
+    early = "承诺时限：5个工作日[1]。咨询电话：020 12345。"
+    assert m.key_fact_share(early, facts) == 1.0
+    late = "办" * 196 + "5个工作日；咨询电话020-12345"  # the first fact straddles character 200
+    assert m.key_fact_share(late, facts) == 0.0
+    assert m.key_fact_share(late, facts, window=400) == 1.0
+    assert m.key_fact_share("承诺时限：5个工作日", facts) == 0.5
+    assert m.key_fact_share("任何回答", []) is None
+
+
+def test_citation_markers_do_not_eat_the_key_fact_window():
+    marks = "[1]" * 80  # 240 characters of markers before the fact
+    assert m.key_fact_share(marks + "每月2250元", ["每月2250元"]) == 1.0
+
+
+def _rec(**kw):
+    base = {
+        "id": "r",
+        "dataset": "d",
+        "question": "问",
+        "error": None,
+        "department": "",
+        "type": "",
+        "expected": "",
+        "should_handoff": False,
+        "history_turns": 0,
+        "gold": [],
+        "retrieved": [],
+        "gold_rank": None,
+        "mrr@10": 0.0,
+        "answered": True,
+        "declined": False,
+        "clarified": False,
+        "char_f1": None,
+        "citation_hit": None,
+        "primary_citation_hit": None,
+        "citation_precision": None,
+        "grounded_sentences": None,
+        "latency_ms": 1.0,
+        "intent": "",
+        "got_intent": "",
+    }
+    for k, v in kw.items():
+        base[k.replace("_at_", "@")] = v
+    return base
+
+
+def test_followup_hit_at_5_uses_only_rows_with_history():
+    from evals.runner import followup_summary
+
+    records = [
+        _rec(history_turns=1, gold=["g"], retrieved=["a", "b", "c", "d", "g"]),
+        _rec(history_turns=2, gold=["g"], retrieved=["a", "b", "c", "d", "e", "g"]),
+        _rec(history_turns=0, gold=["g"], retrieved=["x"]),  # not a follow-up: ignored
+    ]
+    out = followup_summary(records)
+    assert out["rows"] == 2
+    assert out["hit@5"] == pytest.approx(0.5)
+    assert out["hit@1"] == 0.0
+    assert "skipped" in followup_summary(records[2:])
+
+
+def test_intent_summary_needs_labels_and_exposed_intents():
+    from evals.runner import intent_summary
+
+    records = [
+        _rec(intent="case", got_intent="case"),
+        _rec(intent="case", got_intent="question"),
+        _rec(intent="question", got_intent="question"),
+        _rec(intent="complaint", got_intent="case"),
+    ]
+    out = intent_summary(records)
+    assert out["accuracy"] == pytest.approx(0.5)
+    assert out["by_label"]["case"]["recall"] == pytest.approx(0.5)
+    assert out["by_label"]["case"]["precision"] == pytest.approx(0.5)
+    assert out["by_label"]["question"]["precision"] == pytest.approx(0.5)
+    assert "skipped" in intent_summary([_rec(intent="case")])  # the answer exposes no intent
+    assert "skipped" in intent_summary([_rec(got_intent="case")])  # the row has no label
+
+
+def test_summary_reports_key_facts_and_a_breakdown_by_intent():
+    records = [
+        _rec(
+            id="a",
+            intent="question",
+            key_facts_at_200=1.0,
+            gold=["g"],
+            retrieved=["g"],
+            citation_hit=True,
+            primary_citation_hit=1.0,
+            citation_precision=1.0,
+            grounded_sentences=[1, 1],
+            got="x",
+            answered_by="e",
+            handoff_reason="",
+            rouge_l=None,
+            timings={},
+        ),
+        _rec(
+            id="b",
+            intent="case",
+            should_handoff=True,
+            answered=False,
+            declined=True,
+            key_facts_at_200=None,
+            got="",
+            answered_by="handoff",
+            handoff_reason="individual_case",
+            rouge_l=None,
+            timings={},
+        ),
+        _rec(
+            id="c",
+            intent="question",
+            key_facts_at_200=0.0,
+            got="y",
+            answered_by="e",
+            handoff_reason="",
+            rouge_l=None,
+            timings={},
+            grounded_sentences=[0, 1],
+        ),
+    ]
+    report = summarize(records, "answer", config={}, started_at="t", duration_s=1.0)
+    assert report["answer"]["key_facts@200"] == pytest.approx(0.5)
+    by_intent = {r["intent"]: r for r in report["breakdown"]["by_intent"]}
+    assert "by_aspect" not in report["breakdown"]  # no row says which aspect it asks
+    assert by_intent["case"]["handoff_recall"] == 1.0
+    assert by_intent["question"]["false_handoff_rate"] == 0.0
+    assert report["intent"] == {
+        "skipped": "the answers expose no intent (use --mode intent for the classifier alone)"
+    }
