@@ -6,7 +6,7 @@ It knows nothing of HTTP. Every stage's time is reported in ``Answer.timings`` (
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .answering.base import Answerer, make_answerer
@@ -32,7 +32,7 @@ class AnswerStream:
     rebuilding it from the events.
     """
 
-    def __init__(self, compute: Any) -> None:
+    def __init__(self, compute: Callable[[], Answer]) -> None:
         self._compute = compute
         self._answer: Answer | None = None
         self._events: Iterator[Event] = self._generate()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import ChainMap
 from functools import lru_cache
 from typing import Any
 
@@ -73,13 +74,20 @@ def _segmenter(words: frozenset[str]) -> Any:
 
     Each word set gets its own ``jieba.Tokenizer``; the process-wide one is never changed, so ingest
     and every index loaded in one process cut text the same way whatever else was loaded before.
+    Shortcut: instead of loading jieba's dictionary again (~75 MB, ~1 s), the new tokenizer reads the
+    default one's through a ``ChainMap`` and writes its own words in front — the same frequencies and
+    total as a fresh ``Tokenizer`` with ``add_word`` calls, so the same cuts.
     """
     jb = _jieba()
     kept = sorted(w for w in (w.strip() for w in words) if 2 <= len(w) <= 20)
     if not kept:
         return jb.dt
+    default = jb.dt
+    default.check_initialized()
     seg = jb.Tokenizer()
-    seg.initialize()
+    seg.FREQ = ChainMap({}, default.FREQ)
+    seg.total = default.total
+    seg.initialized = True  # its dictionary is the default's: nothing to load
     for w in kept:
         seg.add_word(w, freq=50000)
     return seg
