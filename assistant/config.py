@@ -102,6 +102,15 @@ class APISettings(BaseModel):
     session_store: str = "sqlite"
 
 
+class SpeechSettings(BaseModel):
+    """Server-side read-aloud (``POST /v1/speech``) for browsers without a local Chinese voice."""
+
+    engine: str = "espeak-ng"  # espeak-ng | fake (tests)
+    voice: str = "cmn"  # espeak-ng's Mandarin voice
+    rate: int = 160  # words per minute; espeak-ng's default is 175, a little slower reads better aloud
+    max_chars: int = 1200  # longer texts get 422: the widget sends one answer at a time
+
+
 class Settings(BaseSettings):
     """All settings. ``Settings()`` reads ``ASSISTANT_*`` env vars, e.g. ``ASSISTANT_EMBEDDER__NAME=hash``."""
 
@@ -118,6 +127,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     api: APISettings = Field(default_factory=APISettings)
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
     today: str = ""  # ISO date used for validity checks; empty: the real date
 
     @model_validator(mode="after")

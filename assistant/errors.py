@@ -71,6 +71,13 @@ class NotFoundError(AssistantError):
     http_status = 404
 
 
+class SpeechUnavailableError(AssistantError):
+    """Read-aloud cannot run here (no speech engine installed, or it failed)."""
+
+    code = "speech_unavailable"
+    http_status = 503
+
+
 class UpstreamError(AssistantError):
     """An external model or service failed or timed out."""
 

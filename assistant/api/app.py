@@ -18,10 +18,11 @@ from fastapi import FastAPI
 
 from ..config import Settings
 from ..sessions import SessionStore, make_session_store
+from ..speech import make_speech
 from .errors import install_error_handlers
 from .metrics import Metrics
 from .middleware import RequestContextMiddleware
-from .routes import chat, feedback, health, openai_compat, search, sessions
+from .routes import chat, feedback, health, openai_compat, search, sessions, speech
 from .security import Guard
 
 if TYPE_CHECKING:
@@ -86,11 +87,12 @@ def create_app(
     app.state.metrics = metrics
     app.state.guard = Guard(settings.api, on_limited=lambda scope: metrics.rate_limited.labels(scope).inc())
     app.state.load_error = ""
+    app.state.speech = make_speech(settings.speech)
     app.state.answer_limiter = anyio.CapacityLimiter(answer_threads())
 
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, api=settings.api, metrics=metrics)
-    for module in (chat, openai_compat, search, sessions, feedback, health):
+    for module in (chat, openai_compat, search, sessions, feedback, health, speech):
         app.include_router(module.router)
     _include_web_ui(app)
     return app
