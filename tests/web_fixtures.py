@@ -202,6 +202,8 @@ def scripted_api() -> FastAPI:
     app.state.feedback = []
     app.state.deleted = []
     app.state.delay_s = 0.04
+    app.state.speech = []  # texts sent to /v1/speech
+    app.state.speech_down = False
     app.state.host_html = "<!doctype html><title>host</title><p>host page</p>"
     app.include_router(router)
 
@@ -222,6 +224,8 @@ def scripted_api() -> FastAPI:
         session_id = body.get("session_id") or uuid.uuid4().hex
         request_id = uuid.uuid4().hex
         if not body.get("stream"):
+            if body.get("channel") == "kiosk" and "\n" in reply["answer"]:  # the kiosk's short answer
+                reply = {**reply, "answer": reply["answer"].split("\n")[0], "full_answer": reply["answer"]}
             return JSONResponse(
                 {
                     "session_id": session_id,
@@ -247,6 +251,19 @@ def scripted_api() -> FastAPI:
             yield _sse("done", {"answered_by": reply["answered_by"], "timings": {"total": 1.0}})
 
         return StreamingResponse(events(), media_type="text/event-stream")
+
+    @app.post("/v1/speech")
+    async def speech(request: Request) -> Response:
+        from assistant.speech import FakeSpeech
+
+        body = await request.json()
+        app.state.speech.append(body["text"])
+        if app.state.speech_down:
+            return JSONResponse(
+                {"error": {"code": "speech_unavailable", "message": "no engine", "request_id": "x"}},
+                status_code=503,
+            )
+        return Response(FakeSpeech().synthesize(body["text"]), media_type="audio/wav")
 
     @app.post("/v1/feedback")
     async def feedback(request: Request) -> dict[str, Any]:
