@@ -20,6 +20,7 @@ from assistant.speech import SPEECH_ENGINES, EspeakSpeech, FakeSpeech, Speech, m
 ANSWER_100 = (
     "办理居住证需要在居住地连续居住满半年，并符合合法稳定就业、合法稳定住所或连续就读条件之一[1]。"
     "申请人可通过政务服务网或就近的派出所、社区服务中心提交材料，一般十五个工作日内办结[2]。"
+    "如有疑问请拨打热线电话咨询。"
 )
 HAS_ESPEAK = shutil.which("espeak-ng") is not None
 
@@ -58,6 +59,7 @@ def test_missing_engine_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> 
 def test_espeak_reads_a_100_character_answer_in_mandarin_quickly() -> None:
     engine = EspeakSpeech()
     engine.warm_up()
+    assert 95 <= len(speakable(ANSWER_100)) <= 105
     started = time.perf_counter()
     audio = engine.synthesize(speakable(ANSWER_100))
     elapsed = time.perf_counter() - started

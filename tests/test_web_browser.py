@@ -8,6 +8,7 @@ checks: streamed answer with a citation, large font, kiosk category, no request 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -400,3 +401,22 @@ def test_kiosk_real_category_answer_with_qr(page: Any, real_app_url: str) -> Non
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
     page.wait_for_timeout(200)
     page.screenshot(path=str(SCREENSHOTS / "kiosk.png"))
+
+
+@pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="needs Debian's espeak-ng (apt-get install espeak-ng)"
+)
+def test_read_aloud_without_browser_voices_plays_the_servers_espeak_audio(
+    page: Any, real_app_url: str
+) -> None:
+    page.add_init_script("if (window.speechSynthesis) window.speechSynthesis.getVoices = () => [];")
+    frame = open_widget(page, real_app_url + "/")
+    answer = ask(frame, "居住证怎么办理？")
+    assert answer.get_attribute("data-status") == "done", answer.inner_text()
+    speak = answer.get_by_role("button", name="朗读这条回答")
+    with page.expect_response(lambda r: r.url.endswith("/v1/speech")) as res:
+        speak.click()
+    assert res.value.status == 200 and res.value.headers["content-type"] == "audio/wav"
+    assert int(res.value.headers["content-length"]) > 10_000  # seconds of 16-bit speech, not a stub
+    expect(speak).to_have_attribute("aria-pressed", "true")
+    assert frame.locator("#zw-status").inner_text() == ""  # no failure message
