@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from web_fixtures import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, scripted_api, serve
+from web_fixtures import AXE, CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, axe_violations, scripted_api, serve
 
-ROOT = Path(__file__).resolve().parents[1]
-AXE = ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
-WCAG21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PANEL = 'iframe[title="政务智能助手"]'
 
 pytestmark = [
@@ -160,16 +156,6 @@ def tab_until(page: Any, frame: Any, pattern: str, shift: bool = False, limit: i
         if re.search(pattern, state):
             return state
     raise AssertionError(f"no focusable element matching {pattern!r} within {limit} presses")
-
-
-def axe_violations(frame: Any, iframes: bool = True) -> list[dict[str, Any]]:
-    frame.evaluate(AXE.read_text(encoding="utf-8"))
-    return frame.evaluate(  # type: ignore[no-any-return]
-        "async ([tags, iframes]) => { const r = await axe.run(document, {runOnly: {type: 'tag', values: tags},"
-        " resultTypes: ['violations'], iframes}); return r.violations.map(v => ({id: v.id, impact: v.impact,"
-        " help: v.help, nodes: v.nodes.slice(0, 4).map(n => n.target.join(' '))})); }",
-        [WCAG21_AA, iframes],
-    )
 
 
 # --- axe-core audits --------------------------------------------------------------------------------
@@ -350,6 +336,8 @@ def test_large_mode_at_200_percent_zoom_keeps_a_usable_chat_area(browser: Any, a
         assert area >= 200, f"{area} px of chat area"
         assert frame.locator("#zw-input").is_visible() and frame.get_by_test_id("widget-send").is_visible()
         page.screenshot(path=str(SCREENSHOTS / "widget-200pct-large.png"))
+        if AXE.exists():  # the compact short-window layout too
+            assert axe_violations(panel(page)) == []
         frame.get_by_test_id("widget-large-font").click()
         page.wait_for_timeout(300)
         page.screenshot(path=str(SCREENSHOTS / "widget-200pct.png"))

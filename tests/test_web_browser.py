@@ -14,7 +14,16 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from web_fixtures import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, scripted_api, serve, serve_py
+from web_fixtures import (
+    AXE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SCREENSHOTS,
+    axe_violations,
+    scripted_api,
+    serve,
+    serve_py,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -385,6 +394,8 @@ def test_demo_widget_real_answer_citation_feedback_large_font(
 
     handoff = ask(frame, "我要投诉我家楼下餐馆噪音扰民，希望尽快处理")
     assert handoff.locator('a[href="tel:12345"]').count() == 1, handoff.inner_text()
+    if AXE.exists():  # real answers: card, citations, hand-off
+        assert axe_violations(panel_frame(page)) == []
 
 
 def test_kiosk_real_category_answer_with_qr(page: Any, real_app_url: str) -> None:
@@ -401,6 +412,8 @@ def test_kiosk_real_category_answer_with_qr(page: Any, real_app_url: str) -> Non
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
     page.wait_for_timeout(200)
     page.screenshot(path=str(SCREENSHOTS / "kiosk.png"))
+    if AXE.exists():  # the real answer: QR codes, service card, sources
+        assert axe_violations(page.main_frame) == []
 
 
 @pytest.mark.skipif(

@@ -37,6 +37,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+# axe-core from npm (`make axe` installs it into the ignored .cache/npm); audits skip without it.
+AXE = Path(__file__).resolve().parents[1] / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 def free_port() -> int:
@@ -102,6 +105,17 @@ def serve_py(env: dict[str, str], startup_timeout_s: float = 120.0) -> Iterator[
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def axe_violations(frame: Any, iframes: bool = True) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A/AA violations in a Playwright page or frame (rule id, impact, first nodes)."""
+    frame.evaluate(AXE.read_text(encoding="utf-8"))
+    return frame.evaluate(  # type: ignore[no-any-return]
+        "async ([tags, iframes]) => { const r = await axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        " resultTypes: ['violations'], iframes}); return r.violations.map(v => ({id: v.id, impact: v.impact,"
+        " help: v.help, nodes: v.nodes.slice(0, 4).map(n => n.target.join(' '))})); }",
+        [WCAG21_AA, iframes],
+    )
 
 
 # --- the scripted chat API ------------------------------------------------------------------------
