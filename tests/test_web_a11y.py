@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from web_fixtures import AXE, CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, axe_violations, scripted_api, serve
+from web_fixtures import AXE, CHROMIUM, SCREENSHOTS, axe_violations, scripted_api, serve
 
 PANEL = 'iframe[title="政务智能助手"]'
 
@@ -59,20 +59,6 @@ HTMLMediaElement.prototype.play = function () {
   return p;
 };
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
-        )
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +198,8 @@ def test_widget_keyboard_walk_keeps_focus_visible(page: Any, api: tuple[str, Any
 
     # Feedback by keyboard: focus stays on the pressed (still visible) button.
     tab_until(page, p, "没有帮助", shift=True)
-    page.keyboard.press("Enter")
+    with page.expect_response(lambda r: r.url.endswith("/v1/feedback")):
+        page.keyboard.press("Enter")
     frame.get_by_text("感谢您的反馈").wait_for()
     state = assert_focus_ok(p, "after feedback")
     assert "没有帮助" in state

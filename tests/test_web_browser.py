@@ -17,7 +17,6 @@ from playwright.sync_api import expect
 from web_fixtures import (
     AXE,
     CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     axe_violations,
     scripted_api,
@@ -36,16 +35,6 @@ pytestmark = [
 
 PANEL = 'iframe[title="政务智能助手"]'
 LOCAL = re.compile(r"^(http://127\.0\.0\.1(:\d+)?/|data:|blob:|about:)")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +163,8 @@ def test_widget_streams_answer_with_citations_card_and_feedback(page: Any, api: 
     assert answer.get_by_test_id("widget-citation").first.evaluate(visibility) == "hidden"
     page.emulate_media(media="screen")
 
-    answer.get_by_role("button", name="有帮助", exact=True).click()
+    with page.expect_response(lambda r: r.url.endswith("/v1/feedback")):  # the thanks shows before it lands
+        answer.get_by_role("button", name="有帮助", exact=True).click()
     frame.get_by_text("感谢您的反馈").wait_for()
     assert len(app.state.feedback) == 1
     assert app.state.feedback[0]["rating"] == "up" and app.state.feedback[0]["request_id"]
@@ -213,10 +203,10 @@ def test_large_font_contrast_and_conversation_persist(page: Any, api: tuple[str,
     expect(frame.locator("body")).to_have_css("background-color", "rgb(0, 0, 0)")
     frame.get_by_role("button", name="高对比度").click()
 
-    frame.get_by_role("button", name="新对话").click()
+    with page.expect_response(lambda r: "/v1/sessions/" in r.url):  # sent in the background
+        frame.get_by_role("button", name="新对话").click()
     expect(frame.get_by_test_id("widget-answer")).to_have_count(0)
     frame.get_by_role("button", name="居住证怎么办理？").wait_for()  # starter questions are back
-    page.wait_for_timeout(300)
     assert app.state.deleted == [session_id]
     frame.get_by_test_id("widget-large-font").click()  # leave the stored preference off
 
