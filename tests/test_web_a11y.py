@@ -88,7 +88,7 @@ def new_page(browser: Any, width: int = 1280, height: int = 860, scale: float = 
     )
     context.add_init_script(VOICES_JS.replace("VOICES", voices))
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)  # generous: CI machines may be busy
     return page
 
 
@@ -478,3 +478,13 @@ def test_read_aloud_failure_is_shown_and_announced(page: Any, api: tuple[str, An
     page.get_by_role("button", name="朗读解答").click()
     expect(page.locator("#k-status")).to_contain_text("语音朗读暂不可用")
     assert page.locator("#k-status").is_visible()
+
+
+def test_widget_still_answers_when_speak_js_does_not_load(page: Any, api: tuple[str, Any]) -> None:
+    base, _ = api
+    page.route("**/widget/speak.js", lambda route: route.abort())
+    frame = open_widget(page, base + "/")
+    answer = ask(page, "居住证怎么办理？")
+    assert answer.get_attribute("data-status") == "done"
+    answer.get_by_role("button", name="朗读这条回答").click()
+    expect(frame.locator("#zw-status")).to_contain_text("语音朗读暂不可用")

@@ -65,7 +65,7 @@ def _new_page(browser: Any, requests_seen: list[str], **context_kw: Any) -> Any:
     )
     page = context.new_page()
     page.on("request", lambda r: requests_seen.append(r.url))
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)  # generous: CI machines may be busy
     return page
 
 

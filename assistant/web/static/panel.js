@@ -497,7 +497,12 @@
   }
 
   // Read-aloud: the browser's local Chinese voice, else the server's offline engine (speak.js).
-  var voice = window.ZwSpeak(BASE, headers), speaking = null;
+  // speak.js may have failed to load: the page must keep working, read-aloud then says it cannot.
+  function speechFor(base) {
+    if (window.ZwSpeak) return window.ZwSpeak(base, headers);
+    return { stop: function () {}, speak: function (t, cb) { cb.fail("语音朗读暂不可用，请阅读文字内容。"); } };
+  }
+  var voice = speechFor(BASE), speaking = null;
   function say(text) {
     var st = $("zw-status");
     st.textContent = "";
