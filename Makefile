@@ -6,18 +6,18 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-dev index run serve test lint eval bench browser speech axe knowledge tune clean
+.PHONY: install install-dev index run serve test lint eval bench browser office speech axe vectors knowledge tune intent clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[fast]'
+	$(BIN)/pip install -q -e '.[fast,ocr]'
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev,st,llm]'
+	$(BIN)/pip install -q -e '.[dev,st,llm,ocr]'
 	touch $@ $(VENV)/.runtime
 
 install: $(VENV)/.runtime          ## runtime set-up only (with torch CPU for fast ingest)
@@ -40,6 +40,14 @@ browser:                           ## Debian's Chromium for the browser tests (r
 	  else echo "warning: not root, cannot apt-get install chromium; browser tests will be skipped"; fi; \
 	fi
 
+office:                            ## LibreOffice headless for .doc/.wps/.xls knowledge files (optional; root only)
+	@if ! command -v soffice >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui libreoffice-calc-nogui >/dev/null) \
+	    || echo "warning: could not install LibreOffice; .doc/.wps/.xls files will be skipped with a 'convert to DOCX/XLSX' reason"; \
+	  else echo "warning: not root, cannot apt-get install LibreOffice; .doc/.wps/.xls files will be skipped (convert them to DOCX/XLSX)"; fi; \
+	fi
+
+
 speech:                            ## Debian's espeak-ng (offline Mandarin read-aloud for /v1/speech; root only)
 	@if ! command -v espeak-ng >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null) \
@@ -54,19 +62,24 @@ $(AXE):
 	@npm install --prefix .cache/npm --no-audit --no-fund --silent axe-core@4.14.1 >/dev/null 2>&1 \
 	  || echo "warning: could not npm install axe-core; the accessibility audits will be skipped"
 
-test: install-dev browser speech axe ## install everything and run the whole suite
+test: install-dev browser office speech axe ## install everything and run the whole suite
 	$(BIN)/python -m pytest -q
 
 lint: install-dev
-	$(BIN)/ruff check assistant evals tests benchmarks serve.py
-	$(BIN)/ruff format --check assistant evals tests benchmarks serve.py
-	$(BIN)/mypy assistant evals
+	$(BIN)/ruff check assistant evals tools tests benchmarks serve.py
+	$(BIN)/ruff format --check assistant evals tools tests benchmarks serve.py
+	$(BIN)/mypy assistant evals tools
 
 eval: index                        ## dev-set evaluations (reports under evals/runs/)
 	$(BIN)/python -m evals run --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode retrieval --out evals/runs/beijing-retrieval
 	$(BIN)/python -m evals run --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/beijing-answer
 	$(BIN)/python -m evals run --dataset evals/datasets/citizen_messages_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/citizen-answer
 	$(BIN)/python -m evals run --dataset evals/datasets/out_of_scope.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --mode answer --out evals/runs/out-of-scope-answer
+	$(BIN)/python -m evals run --dataset evals/datasets/colloquial_qa_dev.jsonl --dataset evals/datasets/colloquial_followup_dev.jsonl --dataset evals/datasets/colloquial_intent_dev.jsonl --mode answer --out evals/runs/colloquial-answer
+	$(BIN)/python -m evals run --dataset evals/datasets/colloquial_intent_dev.jsonl --dataset evals/datasets/colloquial_qa_dev.jsonl --dataset evals/datasets/colloquial_followup_dev.jsonl --mode intent --out evals/runs/colloquial-intent
+
+vectors: index                     ## re-write knowledge/_vectors/embeddings.npz (shipped vectors) from the index
+	$(BIN)/python -m assistant vectors
 
 bench: index                       ## benchmarks; figures go to docs/benchmarks/
 	$(BIN)/python benchmarks/ingest_search.py
@@ -77,8 +90,11 @@ tune: install-dev                  ## re-train the bundled e5 adapter (~45 min o
 	$(BIN)/python -m assistant.tuning lodo --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --report docs/tuning/lodo.json
 	$(BIN)/python -m assistant.tuning train --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --lodo-report docs/tuning/lodo.json --out assistant/resources/adapters/gov-qa.npz
 
+intent: install                    ## re-train the bundled intent model (~2 min): weights + docs/intent/report.json
+	ASSISTANT_EMBEDDER__THREADS=$${ASSISTANT_EMBEDDER__THREADS:-1} $(BIN)/python -m assistant.intent train
+
 knowledge: install                 ## re-run the converter: ../shared/data/knowledge_raw → knowledge/
-	$(BIN)/python -m assistant.ingest.convert_raw --raw ../shared/data/knowledge_raw --dev ../shared/data/dev --out knowledge
+	$(BIN)/python -m tools.convert_raw --raw ../shared/data/knowledge_raw --dev ../shared/data/dev --out knowledge
 
 clean:
 	rm -rf index .cache var evals/runs

@@ -2,12 +2,20 @@
 
 Defaults come from ``Settings().api`` (env ``ASSISTANT_API__HOST`` etc.). Each worker builds its app
 with ``assistant.api.app:app_from_env`` and loads the index once at start-up.
+
+Settings are validated first: empty or too-short API keys stop the server here. Without any key the
+server is anonymous — fine on loopback, loudly warned about on any other address. uvicorn's own
+proxy-header handling is off (it trusts ``X-Forwarded-For`` from 127.0.0.1 by default); the app
+believes forwarded headers only from ``api.trusted_proxies``.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import logging
 import os
+import sys
 
 import uvicorn
 
@@ -15,8 +23,20 @@ from assistant.api.logging import configure_logging
 from assistant.config import Settings
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> None:
-    api = Settings().api
+    try:
+        api = Settings().api
+    except ValueError as exc:  # pydantic's ValidationError: refuse to start, say why in one block
+        sys.exit(f"serve.py: invalid settings, not starting:\n{exc}")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=api.host)
     parser.add_argument("--port", type=int, default=api.port)
@@ -24,7 +44,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
     os.environ["ASSISTANT_LOG_LEVEL"] = args.log_level.upper()  # read by each worker's app factory
+    # The workers' settings see the address actually served (the default allowed origins follow it).
+    os.environ["ASSISTANT_API__HOST"], os.environ["ASSISTANT_API__PORT"] = args.host, str(args.port)
     configure_logging(args.log_level.upper())
+    if not (api.widget_keys or api.kiosk_keys or api.admin_keys) and not _loopback(args.host):
+        logging.getLogger("assistant.api").warning(
+            '{"event": "anonymous_on_network", "host": %r, "message": "no API keys are configured:'
+            ' anyone who can reach this address may use the API and read sessions"}',
+            args.host,
+        )
     uvicorn.run(
         "assistant.api.app:app_from_env",
         factory=True,
@@ -33,6 +61,10 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.workers,
         log_level=args.log_level,
         access_log=False,  # the app writes its own JSON access lines
+        proxy_headers=False,  # forwarded headers: only from api.trusted_proxies, in the app
+        http="h11",
+        # room for the longest documented query string (2,000 CJK characters percent-encoded)
+        h11_max_incomplete_event_size=64 * 1024,
         timeout_graceful_shutdown=10,
     )
 

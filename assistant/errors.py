@@ -71,6 +71,21 @@ class NotFoundError(AssistantError):
     http_status = 404
 
 
+class ConflictError(AssistantError):
+    """The write would replace something that already exists (e.g. a stored exchange)."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class StorageError(AssistantError):
+    """Session storage failed (disk full, database locked); the caller may retry later."""
+
+    code = "storage_unavailable"
+    http_status = 503
+    retry_after_s = 30
+
+
 class SpeechUnavailableError(AssistantError):
     """Read-aloud cannot run here (no speech engine installed, or it failed)."""
 
@@ -101,6 +116,8 @@ __all__ = [
     "EmptyKnowledgeError",
     "InvalidInputError",
     "NotFoundError",
+    "ConflictError",
+    "StorageError",
     "UpstreamError",
     "UpstreamTimeoutError",
 ]

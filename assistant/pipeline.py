@@ -1,4 +1,4 @@
-"""The ``Assistant``: rewrite → retrieve → hand off / refuse / clarify / answer, for the API and evals.
+"""The ``Assistant``: parse → rewrite → retrieve → hand off / refuse / clarify / answer, for the API and evals.
 
 It knows nothing of HTTP. Every stage's time is reported in ``Answer.timings`` (milliseconds).
 """
@@ -9,14 +9,65 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .answering.base import Answerer, make_answerer, stream_answer
+from .answering.base import Answerer, make_answerer
 from .answering.respond import respond
 from .config import Settings
 from .conversation import rewrite
 from .embedders import make_embedder
 from .errors import InvalidInputError
+from .query import Query
 from .retrieval import HybridRetriever, Retriever
+from .safety import mask_answer
+from .text import load_tokenizer
 from .types import Answer, Event, Filters, Hit, Turn
+
+DELTA_CHARS = 24  # a streamed answer's text comes in pieces of about this many characters
+
+
+class AnswerStream:
+    """``Assistant.stream``'s result: iterate it for the events; ``answer`` is the finished ``Answer``.
+
+    The answer is computed when the first event is asked for (so invalid input raises there, before a
+    route commits to a 200), and ``answer`` is set from then on: routes store and count it instead of
+    rebuilding it from the events.
+    """
+
+    def __init__(self, compute: Any) -> None:
+        self._compute = compute
+        self._answer: Answer | None = None
+        self._events: Iterator[Event] = self._generate()
+
+    @property
+    def answer(self) -> Answer:
+        if self._answer is None:
+            raise RuntimeError("the stream has not started: iterate it first")
+        return self._answer
+
+    def __iter__(self) -> Iterator[Event]:
+        return self
+
+    def __next__(self) -> Event:
+        return next(self._events)
+
+    def _generate(self) -> Iterator[Event]:
+        ans = self._answer = self._compute()
+        yield from answer_events(ans)
+
+
+def answer_events(ans: Answer) -> Iterator[Event]:
+    """Typed events of a finished answer: meta, delta…, citations, card?, handoff?, clarify?, done."""
+    meta = {"answered_by": ans.answered_by, "confidence": ans.confidence}
+    yield Event("meta", {"question": ans.question, "rewritten_question": ans.rewritten_question, **meta})
+    for i in range(0, len(ans.text), DELTA_CHARS):
+        yield Event("delta", {"text": ans.text[i : i + DELTA_CHARS]})
+    yield Event("citations", {"citations": [c.to_dict() for c in ans.citations]})
+    if ans.card is not None:
+        yield Event("card", ans.card.to_dict())
+    if ans.handoff is not None:
+        yield Event("handoff", ans.handoff.to_dict())
+    if ans.clarify is not None:
+        yield Event("clarify", ans.clarify.to_dict())
+    yield Event("done", {"answered_by": ans.answered_by, "timings": ans.timings})
 
 
 class Assistant:
@@ -37,10 +88,9 @@ class Assistant:
 
     def warm_up(self) -> None:
         """Open the index and load models; raises ``IndexMissingError`` when there is no index."""
-        load = getattr(self.retriever, "load", None)
-        if load is not None:
-            load()
+        self.retriever.warm_up()
         self.answerer.warm_up()
+        load_tokenizer()  # the tokenizer Query.parse uses, so the first question does not pay for it
         self._ready = True
 
     @property
@@ -50,76 +100,48 @@ class Assistant:
     def search(self, query: str, k: int = 5, region: str | None = None) -> list[Hit]:
         return self.retriever.search(query, k=k, filters=Filters(region=region, today=self.settings.today))
 
-    def answer(
-        self, question: str, history: Sequence[Turn] = (), region: str | None = None, channel: str = "api"
-    ) -> Answer:
+    def answer(self, question: str, history: Sequence[Turn] = (), region: str | None = None) -> Answer:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         question = (question or "").strip()
         if not question:
             raise InvalidInputError("question is empty")
         t = time.perf_counter()
-        query = rewrite(question, history)
+        query = Query.parse(question, rewrite(question, history))
         timings["rewrite_ms"] = _ms(t)
         t = time.perf_counter()
         # evals collapse these to documents; answerers use the top few
         k = max(self.settings.retrieval.top_k, 20)
-        hits = self.retriever.search(query, k=k, filters=Filters(region=region, today=self.settings.today))
+        filters = Filters(region=region, today=self.settings.today)
+        hits = self.retriever.search(query.text, k=k, filters=filters)
         timings["retrieve_ms"] = _ms(t)
         t = time.perf_counter()
-        floor = getattr(self.retriever, "relevance_floor", None)
         ans = respond(
-            question,
+            query,
             hits,
             answerer=self.answerer,
             settings=self.settings,
-            rewritten=query,
-            channel=channel,
-            relevance_floor=floor,
+            relevance_floor=self.retriever.relevance_floor,
         )
+        mask_answer(ans)  # a source may quote someone's card or ID number
         timings["answer_ms"] = _ms(t)
         timings["total_ms"] = _ms(started)
         ans.timings = timings
         return ans
 
-    def stream(
-        self, question: str, history: Sequence[Turn] = (), region: str | None = None, channel: str = "api"
-    ) -> Iterator[Event]:
-        """Typed events: meta, delta…, citations, card?, handoff?, clarify?, done."""
-        ans = self.answer(question, history=history, region=region, channel=channel)
-        yield Event(
-            "meta",
-            {
-                "question": ans.question,
-                "rewritten_question": ans.rewritten_question,
-                "answered_by": ans.answered_by,
-                "confidence": ans.confidence,
-            },
-        )
-        yield from stream_answer(ans)
-        yield Event("citations", {"citations": [c.to_dict() for c in ans.citations]})
-        if ans.card is not None:
-            yield Event("card", ans.card.to_dict())
-        if ans.handoff is not None:
-            yield Event("handoff", ans.handoff.to_dict())
-        if ans.clarify is not None:
-            yield Event("clarify", ans.clarify.to_dict())
-        yield Event("done", {"answered_by": ans.answered_by, "timings": ans.timings})
+    def stream(self, question: str, history: Sequence[Turn] = (), region: str | None = None) -> AnswerStream:
+        """The answer as typed events (see ``answer_events``), with the finished ``Answer`` on the side."""
+        return AnswerStream(lambda: self.answer(question, history=history, region=region))
 
     def describe(self) -> dict[str, Any]:
-        info: dict[str, Any] = {
+        retriever = self.retriever.describe()
+        return {
             "embedder": self.settings.embedder.name,
-            "retriever": getattr(
-                self.retriever, "describe", lambda: {"name": type(self.retriever).__name__}
-            )(),
-            "answerer": getattr(self.answerer, "name", type(self.answerer).__name__),
-            "index_size": 0,
-            "documents": 0,
+            "retriever": retriever,
+            "answerer": self.answerer.name,
+            "index_size": retriever["chunks"],
+            "documents": retriever["documents"],
         }
-        if isinstance(self.retriever, HybridRetriever) and self.retriever.loaded:
-            info["index_size"] = len(self.retriever.index)
-            info["documents"] = len(self.retriever.index.manifest.documents)
-        return info
 
 
 def _ms(t: float) -> float:

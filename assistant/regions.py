@@ -91,12 +91,12 @@ def covers(region: Place | None, asked: Place) -> bool:
     return not region.district or not asked.district or region.district == asked.district
 
 
-def uncovered_place(question: str, hits: Sequence[Hit], top: int = 5) -> Place | None:
-    """The place the question names when none of the ``top`` hits applies to any place it names.
+def uncovered_place(asked: Sequence[Place], hits: Sequence[Hit], top: int = 5) -> Place | None:
+    """The first of the places a question names (``asked``, longest first: ``named_places``) when none
+    of the ``top`` hits applies to any of them.
 
     Every named place must be uncovered: "从武汉转社保到广州" is answerable from Guangzhou's documents.
     """
-    asked = named_places(question)
     if not hits or not asked:
         return None
     for place in asked:

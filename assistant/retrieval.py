@@ -3,16 +3,15 @@ normalised weights, filtered and boosted by metadata (validity, region), optiona
 
 Both sides score the union of their candidates exactly (a keyword-only candidate still gets its
 cosine, and vice versa), so fusion never treats "not in the other side's top-n" as a zero.
+``HybridRetriever.search`` runs named stages in order: normalise → candidates → filter (validity,
+type, department) → fuse → boost (title, region) → collapse copies → rerank.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,17 +21,27 @@ from .config import RetrievalSettings
 from .embedders import Embedder
 from .errors import InvalidInputError
 from .index.store import Index, open_index
-from .text import add_user_words, normalize_query, tokenize
-from .types import STATUS_REPEALED, STATUS_REVISED, Chunk, Filters, Hit
-
-HISTORY_WORDS = re.compile(r"(历史|以前|之前|原来|旧版|废止|失效|过去|曾经|老政策)")
+from .synonyms import alias_table, expand_query, load_synonyms
+from .text import load_tokenizer, normalize_query, tokenize
+from .types import Chunk, Filters, Hit
+from .validity import ValidityTable, asks_for_history, today_iso
 
 
 class Retriever(Protocol):
-    """Finds the chunks that best answer a question."""
+    """Finds the chunks that best answer a question: the seam the pipeline, the API and LangChain use."""
+
+    @property
+    def relevance_floor(self) -> float | None:
+        """The best dense score below which a question counts as unanswerable (None: not calibrated)."""
+
+    def warm_up(self) -> None:
+        """Open the index and load models; raises ``IndexMissingError`` when there is no index."""
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
-        """Best first; at most ``k`` hits; never returns repealed/expired chunks unless asked."""
+        """Best first; at most ``k`` hits; never returns chunks not in force unless asked (``validity``)."""
+
+    def describe(self) -> dict[str, Any]:
+        """Name and settings, plus ``chunks`` and ``documents`` indexed (0 before ``warm_up``)."""
 
 
 class Reranker(Protocol):
@@ -55,27 +64,6 @@ class CrossEncoderReranker:
         return np.asarray(self.model.predict([(query, t) for t in texts]), dtype=np.float32)
 
 
-def load_synonyms(extra: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
-    """Colloquial → official terms: the curated table plus ``extra`` (from guides' 俗称/简称)."""
-    table: dict[str, list[str]] = {}
-    text = resources.files("assistant.resources").joinpath("synonyms.tsv").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        term, _, official = line.partition("\t")
-        table.setdefault(term.strip(), []).extend(official.split())
-    for term, officials in (extra or {}).items():
-        if 2 <= len(term) <= 12:
-            table.setdefault(term, []).extend(o for o in officials if o != term)
-    return table
-
-
-def expand_query(query: str, synonyms: dict[str, list[str]]) -> str:
-    """Append the official terms of every colloquial term the query contains."""
-    extra = [" ".join(v) for k, v in synonyms.items() if k in query]
-    return query if not extra else query + " " + " ".join(extra)
-
-
 def _minmax(x: np.ndarray) -> np.ndarray:
     if x.size == 0:
         return x
@@ -83,22 +71,44 @@ def _minmax(x: np.ndarray) -> np.ndarray:
     return np.zeros_like(x) if hi - lo < 1e-9 else (x - lo) / (hi - lo)
 
 
+def fuse(dense: np.ndarray, kw: np.ndarray, s: RetrievalSettings) -> np.ndarray:
+    """One score per candidate from its dense and keyword scores, as ``s.fusion`` says."""
+    if s.fusion == "dense":
+        return dense
+    if s.fusion == "keyword":
+        return kw
+    if s.fusion == "rrf":
+        rd = np.argsort(np.argsort(-dense))
+        rk = np.argsort(np.argsort(-kw))
+        return 1.0 / (s.rrf_k + rd + 1) + 1.0 / (s.rrf_k + rk + 1)
+    return s.dense_weight * _minmax(dense) + s.keyword_weight * _minmax(kw)
+
+
 @dataclass
 class _Loaded:
+    """What ``warm_up`` prepares once: the index and per-row metadata arrays."""
+
     index: Index
-    in_force: np.ndarray  # per chunk: False when its document is repealed or superseded
-    expiry: np.ndarray  # per chunk: the document's ISO expiry date, "" when open-ended
+    validity: ValidityTable
     region: np.ndarray
     doc_rows: dict[str, list[int]]
+    user_words: frozenset[str]  # the index's jieba words, so queries are cut as its chunks were
+    synonyms: dict[str, list[str]]
 
-    def current(self, rows: np.ndarray, today: str) -> np.ndarray:
-        """For each of ``rows``: True when its document is in force on ``today`` (ISO date)."""
-        expiry = self.expiry[rows]
-        return self.in_force[rows] & ((expiry == "") | (expiry >= today))
+
+@dataclass
+class _Candidates:
+    """The rows both sides proposed, and what the later stages need from the query."""
+
+    rows: np.ndarray
+    qvec: np.ndarray
+    tokens: list[str]
+    dense_rank: dict[int, int]
+    keyword_rank: dict[int, int]
 
 
 class HybridRetriever:
-    """The default retriever. Construct cheaply; ``load()`` opens the index and warms the embedder."""
+    """The default retriever. Construct cheaply; ``warm_up()`` opens the index and warms the embedder."""
 
     name = "hybrid"
 
@@ -109,7 +119,6 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings
         self.today = today
-        self.synonyms: dict[str, list[str]] = {}
         self.reranker: Reranker | None = None
         self._state: _Loaded | None = None
         self._lock = threading.Lock()
@@ -119,139 +128,151 @@ class HybridRetriever:
         """The embedder's calibrated floor for the best dense score of an answerable question."""
         return self.embedder.relevance_floor
 
-    @property
-    def loaded(self) -> bool:
-        return self._state is not None
-
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         """Every chunk of one document, in order (the answerer quotes whole passages)."""
-        if self._state is None:
-            self.load()
-        assert self._state is not None
-        index = self._state.index
-        return [index.chunks[i] for i in self._state.doc_rows.get(doc_id, [])]
+        state = self._loaded()
+        return [state.index.chunks[i] for i in state.doc_rows.get(doc_id, [])]
 
     @property
     def index(self) -> Index:
-        if self._state is None:
-            self.load()
-        assert self._state is not None
-        return self._state.index
+        return self._loaded().index
 
-    def load(self) -> None:
+    def warm_up(self) -> None:
         with self._lock:
             if self._state is not None:
                 return
             self.embedder.warm_up()
             index = open_index(self.index_dir, self.embedder.name)
             userdict = index.path.parent / "userdict.txt"
-            if userdict.is_file():
-                add_user_words(userdict.read_text(encoding="utf-8").split("\n"))
-            self.synonyms = load_synonyms(_alias_table(index.chunks))
+            words = userdict.read_text(encoding="utf-8").split("\n") if userdict.is_file() else []
+            user_words = frozenset(w.strip() for w in words if w.strip())
+            load_tokenizer(user_words)
             if self.settings.reranker:
                 self.reranker = CrossEncoderReranker(self.settings.reranker)
             doc_rows: dict[str, list[int]] = {}
             for row, c in enumerate(index.chunks):
                 doc_rows.setdefault(c.doc_id, []).append(row)
-            regions = np.array([c.metadata.get("region", "") for c in index.chunks])
-            in_force, expiry = _validity(index.chunks)
-            self._state = _Loaded(index, in_force, expiry, regions, doc_rows)
+            self._state = _Loaded(
+                index=index,
+                validity=ValidityTable.of(index.chunks),
+                region=np.array([c.metadata.get("region", "") for c in index.chunks]),
+                doc_rows=doc_rows,
+                user_words=user_words,
+                synonyms=load_synonyms(alias_table(index.chunks)),
+            )
+
+    def _loaded(self) -> _Loaded:
+        if self._state is None:
+            self.warm_up()
+        assert self._state is not None
+        return self._state
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         if not query or not query.strip():
             raise InvalidInputError("query is empty")
-        if self._state is None:
-            self.load()
-        assert self._state is not None
-        state = self._state
+        state = self._loaded()
+        if len(state.index) == 0:
+            return []
         k = k or self.settings.top_k
         filters = filters or Filters()
-        s = self.settings
         q = normalize_query(query)
-        include_old = filters.include_expired or s.include_expired or bool(HISTORY_WORDS.search(q))
-        index = state.index
-        if len(index) == 0:
+        cand = self._candidates(q, state)
+        rows = self._filter(cand.rows, q, filters, state)
+        if rows.size == 0:
             return []
-
-        qvec = self.embedder.embed_query(q[: s.dense_query_chars])
-        kw_tokens = tokenize(expand_query(q, self.synonyms))
-        d_ids, _ = index.dense.search(qvec, s.dense_candidates)
-        k_ids, _ = index.keyword.search(kw_tokens, s.keyword_candidates)
-        cand = np.unique(np.concatenate([d_ids, k_ids]))
-        if not include_old:
-            # the date is read per search: a server left running past an expiry date stops citing it
-            today = filters.today or self.today or date.today().isoformat()
-            cand = cand[state.current(cand, today)]
-        if filters.types:
-            cand = np.array(
-                [i for i in cand if index.chunks[i].metadata.get("type") in filters.types], dtype=np.int64
-            )
-        if filters.department:
-            cand = np.array(
-                [i for i in cand if filters.department in index.chunks[i].metadata.get("department", "")],
-                dtype=np.int64,
-            )
-        if cand.size == 0:
-            return []
-        dense = np.asarray(index.vectors[cand]) @ qvec
-        kw = _bm25_rows(index, kw_tokens, cand)
-        fused = self._fuse(dense, kw)
-        if s.title_weight:
-            words = [t for t in kw_tokens if not t.startswith("#") and len(t) >= 2]
-            if words:
-                fused = fused + s.title_weight * np.array(
-                    [sum(w in index.chunks[i].title for w in words) / len(words) for i in cand],
-                    dtype=np.float32,
-                )
-        if filters.region:
-            fused = fused + 0.05 * (state.region[cand] == filters.region)
-        order = np.argsort(-fused, kind="stable")
-        d_rank = {int(r): i + 1 for i, r in enumerate(d_ids)}
-        k_rank = {int(r): i + 1 for i, r in enumerate(k_ids)}
-        limit = max(k, s.rerank_candidates if self.reranker else k)
-        keep = _without_copies((index.chunks[int(cand[j])] for j in order), limit)
+        dense = np.asarray(state.index.vectors[rows]) @ cand.qvec
+        kw = state.index.keyword.score_rows(cand.tokens, rows)
+        scores = fuse(dense, kw, self.settings)
+        scores = self._boost(scores, rows, cand.tokens, filters, state)
+        order = np.argsort(-scores, kind="stable")
+        limit = max(k, self.settings.rerank_candidates if self.reranker else k)
+        keep = without_copies((state.index.chunks[int(rows[j])] for j in order), limit)
         hits = [
             Hit(
-                chunk=index.chunks[int(cand[j])],
-                score=float(fused[j]),
+                chunk=state.index.chunks[int(rows[j])],
+                score=float(scores[j]),
                 dense_score=float(dense[j]),
                 keyword_score=float(kw[j]),
-                dense_rank=d_rank.get(int(cand[j])),
-                keyword_rank=k_rank.get(int(cand[j])),
+                dense_rank=cand.dense_rank.get(int(rows[j])),
+                keyword_rank=cand.keyword_rank.get(int(rows[j])),
             )
             for j in order[keep]
         ]
-        if self.reranker is not None and hits:
-            scores = self.reranker.score(q, [h.chunk.text for h in hits])
-            for h, sc in zip(hits, scores, strict=True):
-                h.rerank_score = float(sc)
-            hits.sort(key=lambda h: -(h.rerank_score or 0.0))
-        return hits[:k]
+        return self._rerank(q, hits)[:k]
 
-    def _fuse(self, dense: np.ndarray, kw: np.ndarray) -> np.ndarray:
+    # ------------------------------------------------------------------ stages
+
+    def _candidates(self, q: str, state: _Loaded) -> _Candidates:
+        """Top rows of each side (the keyword side searches the query with colloquial terms expanded)."""
         s = self.settings
-        if s.fusion == "dense":
-            return dense
-        if s.fusion == "keyword":
-            return kw
-        if s.fusion == "rrf":
-            rd = np.argsort(np.argsort(-dense))
-            rk = np.argsort(np.argsort(-kw))
-            return 1.0 / (60 + rd + 1) + 1.0 / (60 + rk + 1)
-        return s.dense_weight * _minmax(dense) + s.keyword_weight * _minmax(kw)
+        qvec = self.embedder.embed_query(q[: s.dense_query_chars])
+        tokens = tokenize(expand_query(q, state.synonyms), words=state.user_words)
+        d_ids, _ = state.index.dense.search(qvec, s.dense_candidates)
+        k_ids, _ = state.index.keyword.search(tokens, s.keyword_candidates)
+        return _Candidates(
+            rows=np.unique(np.concatenate([d_ids, k_ids])),
+            qvec=qvec,
+            tokens=tokens,
+            dense_rank={int(r): i + 1 for i, r in enumerate(d_ids)},
+            keyword_rank={int(r): i + 1 for i, r in enumerate(k_ids)},
+        )
+
+    def _filter(self, rows: np.ndarray, q: str, filters: Filters, state: _Loaded) -> np.ndarray:
+        """Rows in force (unless history is asked or old documents included), of the asked types/department."""
+        chunks = state.index.chunks
+        if not (filters.include_expired or self.settings.include_expired or asks_for_history(q)):
+            # the date is read per search: a server left running past an expiry date stops citing it
+            rows = rows[state.validity.in_force(rows, today_iso(filters.today, self.today))]
+        if filters.types:
+            rows = np.array(
+                [i for i in rows if chunks[i].metadata.get("type") in filters.types], dtype=np.int64
+            )
+        if filters.department:
+            dept = filters.department
+            rows = np.array(
+                [i for i in rows if dept in chunks[i].metadata.get("department", "")], dtype=np.int64
+            )
+        return rows
+
+    def _boost(
+        self, scores: np.ndarray, rows: np.ndarray, tokens: Sequence[str], filters: Filters, state: _Loaded
+    ) -> np.ndarray:
+        """Bonuses on the fused score: query words in the title (``title_weight``), the asked region."""
+        s = self.settings
+        if s.title_weight:
+            words = [t for t in tokens if not t.startswith("#") and len(t) >= 2]
+            if words:
+                titles = (state.index.chunks[i].title for i in rows)
+                share = [sum(w in title for w in words) / len(words) for title in titles]
+                scores = scores + s.title_weight * np.array(share, dtype=np.float32)
+        if filters.region:
+            scores = scores + s.region_boost * (state.region[rows] == filters.region)
+        return scores
+
+    def _rerank(self, q: str, hits: list[Hit]) -> list[Hit]:
+        """Hits in the cross-encoder's order when one is configured, else as they are."""
+        if self.reranker is None or not hits:
+            return hits
+        scores = self.reranker.score(q, [h.chunk.text for h in hits])
+        for h, sc in zip(hits, scores, strict=True):
+            h.rerank_score = float(sc)
+        return sorted(hits, key=lambda h: -(h.rerank_score or 0.0))
 
     def describe(self) -> dict[str, Any]:
         s = self.settings
+        state = self._state
         return {
             "name": self.name,
             "fusion": s.fusion,
             "dense_weight": s.dense_weight,
             "keyword_weight": s.keyword_weight,
             "reranker": s.reranker or None,
+            "chunks": len(state.index) if state else 0,
+            "documents": len(state.index.manifest.documents) if state else 0,
         }
 
 
-def _without_copies(ranked: Iterable[Chunk], limit: int) -> np.ndarray:
+def without_copies(ranked: Iterable[Chunk], limit: int) -> np.ndarray:
     """Positions in ``ranked`` of the first ``limit`` chunks that are not another office's copy of a guide.
 
     The same service item (same name, same department) is often published once per service hall, as
@@ -270,31 +291,3 @@ def _without_copies(ranked: Iterable[Chunk], limit: int) -> np.ndarray:
         if len(keep) >= limit:
             break
     return np.asarray(keep, dtype=np.int64)
-
-
-def _bm25_rows(index: Index, tokens: Sequence[str], rows: np.ndarray) -> np.ndarray:
-    vocab = index.keyword.vocab
-    ids = sorted({vocab[t] for t in tokens if t in vocab})
-    if not ids:
-        return np.zeros(len(rows), dtype=np.float32)
-    sub = index.keyword.matrix[:, ids]
-    return np.asarray(sub[rows].sum(axis=1)).ravel().astype(np.float32)
-
-
-def _validity(chunks: Sequence[Chunk]) -> tuple[np.ndarray, np.ndarray]:
-    """Per chunk: not repealed or superseded; and the expiry date ("" when none)."""
-    in_force = np.array(
-        [c.metadata.get("status", "") not in (STATUS_REPEALED, STATUS_REVISED) for c in chunks], dtype=bool
-    )
-    expiry = np.array([str(c.metadata.get("expiry_date", "") or "") for c in chunks], dtype=str)
-    return in_force, expiry
-
-
-def _alias_table(chunks: Sequence[Chunk]) -> dict[str, list[str]]:
-    table: dict[str, list[str]] = {}
-    for c in chunks:
-        for alias in c.metadata.get("aliases", []) or []:
-            table.setdefault(alias, [])
-            if c.title not in table[alias]:
-                table[alias].append(c.title)
-    return table

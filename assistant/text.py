@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -68,13 +67,28 @@ def _jieba() -> Any:
     return jieba
 
 
-def add_user_words(words: Iterable[str]) -> None:
-    """Teach jieba domain words (item names, 俗称) so they are kept whole."""
+@lru_cache(maxsize=4)
+def _segmenter(words: frozenset[str]) -> Any:
+    """A jieba tokenizer that keeps ``words`` (item names, 俗称) whole.
+
+    Each word set gets its own ``jieba.Tokenizer``; the process-wide one is never changed, so ingest
+    and every index loaded in one process cut text the same way whatever else was loaded before.
+    """
     jb = _jieba()
-    for w in words:
-        w = w.strip()
-        if 2 <= len(w) <= 20:
-            jb.add_word(w, freq=50000)
+    kept = sorted(w for w in (w.strip() for w in words) if 2 <= len(w) <= 20)
+    if not kept:
+        return jb.dt
+    seg = jb.Tokenizer()
+    seg.initialize()
+    for w in kept:
+        seg.add_word(w, freq=50000)
+    return seg
+
+
+def load_tokenizer(words: frozenset[str] = frozenset()) -> None:
+    """Load OpenCC and the jieba tokenizer for ``words`` now (~1 s each), not on the first question."""
+    _opencc()
+    _segmenter(words)
 
 
 _STOPWORD_LIST = """
@@ -85,15 +99,17 @@ _STOPWORD_LIST = """
 STOPWORDS = frozenset(_STOPWORD_LIST.split())
 
 
-def tokenize(text: str, *, ngrams: bool = True) -> list[str]:
+def tokenize(text: str, *, ngrams: bool = True, words: frozenset[str] = frozenset()) -> list[str]:
     """Keyword tokens: jieba search-mode words minus stop words, plus character bigrams of CJK runs.
+
+    ``words`` are an index's domain words (``ingest.build.user_words``) that jieba keeps whole.
 
     Bigrams make the keyword side robust to segmentation differences between colloquial questions
     and official text (e.g. 驾照 vs 驾驶证 share no word but share characters with synonyms added).
     """
     text = normalize_query(text)
-    words = [w for w in _jieba().lcut_for_search(text) if w.strip() and not _PUNCT.fullmatch(w)]
-    tokens = [w for w in words if w not in STOPWORDS]
+    cut = [w for w in _segmenter(words).lcut_for_search(text) if w.strip() and not _PUNCT.fullmatch(w)]
+    tokens = [w for w in cut if w not in STOPWORDS]
     if ngrams:
         for run in re.findall(r"[\u4e00-\u9fff]{2,}", text):
             tokens.extend("#" + run[i : i + 2] for i in range(len(run) - 1))

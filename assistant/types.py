@@ -49,8 +49,10 @@ class Document:
     fields: dict[str, Any] = field(default_factory=dict)  # structured guide fields (for cards)
 
     def metadata(self) -> dict[str, Any]:
-        """Metadata copied onto every chunk of this document."""
+        """Metadata copied onto every chunk of this document (with ``ocr``: per-page confidences of a scan)."""
+        extra = {"ocr": self.fields["ocr"]} if "ocr" in self.fields else {}
         return {
+            **extra,
             "doc_id": self.id,
             "title": self.title,
             "type": self.type,

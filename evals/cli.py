@@ -21,7 +21,7 @@ from assistant.config import Settings
 from assistant.errors import AssistantError
 
 from . import runner
-from .dataset import load_corpus, load_datasets
+from .dataset import EvalRow, load_corpus, load_datasets
 from .report import fmt, metric_items, write_run
 
 EXIT_FATAL = 2
@@ -48,7 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra passages indexed as documents (repeatable)",
     )
     run.add_argument("--no-knowledge", action="store_true", help="index only the --corpus passages")
-    run.add_argument("--mode", choices=runner.MODES, default="answer")
+    run.add_argument("--mode", choices=(*runner.MODES, "intent"), default="answer")
+    run.add_argument(
+        "--intent-classifier",
+        default="linear",
+        metavar="NAME",
+        help="intent mode: the classifier (assistant.intent registry: linear, fake)",
+    )
     run.add_argument("--limit", type=int, default=None, metavar="N", help="at most N rows from each dataset")
     run.add_argument(
         "--out",
@@ -85,6 +91,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> Path:
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     rows = load_datasets(args.dataset, warn, args.limit)
+    if args.mode == "intent":
+        return _run_intent(args, settings, rows)
     corpus = load_corpus(args.corpus, warn) if args.corpus else []
     knowledge = [] if args.no_knowledge else runner.load_knowledge(settings, warn)
     documents = runner.merge_documents(knowledge, corpus)
@@ -96,15 +104,15 @@ def run_command(args: argparse.Namespace, settings: Settings) -> Path:
 
     assistant = Assistant.from_settings(eval_settings)
     assistant.warm_up()
-    contexts: dict[str, str] | None = {} if settings.llm.model and args.mode == "answer" else None
+    from .judge import run_judge, skip_reason
+
+    contexts: dict[str, str] | None = {} if skip_reason(settings, args.mode) is None else None
     records = runner.evaluate(rows, assistant, args.mode, progress=not args.no_progress, contexts=contexts)
     if not any(r.gold for r in rows):
         warn("no row has gold_passage_ids: retrieval metrics are null (not 0)")
     failed = [r for r in records if r.get("error")]
     if failed:
         warn(f"{len(failed)} question(s) failed; first: {failed[0]['id']}: {failed[0]['error']}")
-
-    from .judge import run_judge
 
     judge = run_judge(records, settings, args.mode, warn, contexts)
     config = _config(assistant.describe(), info, settings)
@@ -134,6 +142,30 @@ def run_command(args: argparse.Namespace, settings: Settings) -> Path:
     return out
 
 
+def _run_intent(args: argparse.Namespace, settings: Settings, rows: list[EvalRow]) -> Path:
+    """``--mode intent``: the classifier alone, no index and no answers."""
+    from assistant.embedders import make_embedder
+    from assistant.intent import make_intent_classifier
+
+    from .intent_eval import evaluate_intents, summarize_intents, write_intent_run
+
+    embedder = make_embedder(settings.embedder) if args.intent_classifier != "fake" else None
+    classifier = make_intent_classifier(args.intent_classifier, embedder)
+    classifier.warm_up()
+    records = evaluate_intents(rows, classifier)
+    config = {"classifier": args.intent_classifier, "embedder": embedder.name if embedder else ""}
+    report = summarize_intents(records, config)
+    out = args.out or Path("evals/runs") / f"{dt.datetime.now():%Y%m%d-%H%M%S}-intent"
+    write_intent_run(out, report, records)
+    print(f"{report['count']} questions (intent mode) → {out}")
+    for d in report["breakdown"]["by_dataset"]:
+        print(
+            f"  {d['dataset']:<34} intent accuracy {fmt(d['intent_accuracy'])}  hand-off recall "
+            f"{fmt(d['handoff_recall'])}  false hand-off {fmt(d['false_handoff_rate'])}"
+        )
+    return out
+
+
 def _config(described: dict[str, Any], info: runner.IndexInfo, settings: Settings) -> dict[str, Any]:
     config = dict(described)
     config.update(
@@ -153,9 +185,9 @@ def _config(described: dict[str, Any], info: runner.IndexInfo, settings: Setting
 def _print_summary(report: dict[str, Any], out: Path) -> None:
     print(f"{report['count']} questions ({report['mode']} mode) in {report['duration_s']} s → {out}")
     for group, key, value in metric_items(report):
-        print(f"  {group + '.' + key:<30}{fmt(value):>8}")
+        print(f"  {group + '.' + key:<34}{fmt(value):>8}")
     lat = report["latency"]
-    print(f"  {'latency p50 / p95 ms':<30}{fmt(lat['p50_ms']):>8} / {fmt(lat['p95_ms'])}")
+    print(f"  {'latency p50 / p95 ms':<34}{fmt(lat['p50_ms']):>8} / {fmt(lat['p95_ms'])}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """Read evaluation datasets and passage corpora (JSONL), reporting bad lines instead of failing on them.
 
 Dataset rows: ``id``, ``question``, optional ``answer`` (reference), ``gold_passage_ids``,
-``should_handoff``, ``history`` and ``department``; other fields are ignored. Corpus rows: ``id``,
+``should_handoff``, ``history``, ``department``, ``key_facts`` (facts the answer should open with),
+``intent`` (the expected label, see ``assistant.intent.INTENTS``) and ``aspect``; other fields are ignored. Corpus rows: ``id``,
 ``text``, optional ``title``, ``department``, ``region``, ``type``; each becomes one ``Document``.
 """
 
@@ -37,6 +38,9 @@ class EvalRow:
     history: list[Turn] = field(default_factory=list)
     department: str = ""
     type: str = ""
+    key_facts: list[str] = field(default_factory=list)
+    intent: str = ""
+    aspect: str = ""
 
 
 class DatasetError(InvalidInputError):
@@ -107,6 +111,14 @@ def _parse_gold(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+def _parse_facts(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError("field 'key_facts' must be a list of non-empty strings")
+    return [v.strip() for v in value]
+
+
 def parse_row(obj: dict[str, Any], dataset: str) -> EvalRow:
     """Turn one dataset object into an ``EvalRow``; raises ValueError with a short reason when unusable."""
     row_id = _str_field(obj, "id").strip()
@@ -128,6 +140,9 @@ def parse_row(obj: dict[str, Any], dataset: str) -> EvalRow:
         history=_parse_history(obj.get("history")),
         department=_str_field(obj, "department").strip(),
         type=_str_field(obj, "type").strip() or _str_field(obj, "question_type").strip(),
+        key_facts=_parse_facts(obj.get("key_facts")),
+        intent=_str_field(obj, "intent").strip(),
+        aspect=_str_field(obj, "aspect").strip(),
     )
 
 

@@ -1,7 +1,9 @@
 """Optional LLM-judged metrics (RAGAS-style faithfulness and answer relevancy, Chinese prompts).
 
-Runs only when ``settings.llm.model`` names a model behind an OpenAI-compatible endpoint
-(``settings.llm.base_url``); otherwise the report says ``{"skipped": "no LLM endpoint configured"}``.
+The judge is the LLM answerer's LangChain chat model (``assistant.answering.llm.make_chat_model``:
+an OpenAI-compatible endpoint, a local transformers folder or a GGUF file, per ``settings.llm``) at
+temperature 0. It runs only when one is configured (``llm.model`` or ``llm.path``); otherwise the
+report says ``{"skipped": "no LLM endpoint configured"}``.
 
 - faithfulness: the judge splits the answer into statements and marks each supported or not by the
   cited text; score = supported / statements, averaged over judged rows.
@@ -19,10 +21,12 @@ from typing import Any
 import numpy as np
 
 from assistant.config import Settings
+from assistant.errors import ConfigError
 
 Chat = Callable[[str], str]  # prompt → model reply
 Warn = Callable[[str], None]
 JUDGE_MAX_ROWS = 100  # judged rows per run: LLM calls are slow and may cost money
+JUDGE_MAX_TOKENS = 1024  # the statements JSON of a long answer
 
 FAITHFULNESS_PROMPT = """你是严谨的事实核查员。下面给出“参考资料”和一段“回答”。
 请把回答拆分为若干条独立的陈述（每条一句话），并逐条判断该陈述能否从参考资料中直接得出。
@@ -80,32 +84,30 @@ def answer_relevancy(
     return float(np.mean(vecs[1:] @ vecs[0]))
 
 
-def openai_chat(settings: Settings) -> Chat:
-    """A ``Chat`` over an OpenAI-compatible ``/chat/completions`` endpoint (temperature 0)."""
-    import httpx
+def langchain_chat(settings: Settings) -> Chat:
+    """A ``Chat`` over the chat model the LLM answerer uses, at temperature 0 with room for the JSON."""
+    from assistant.answering.llm import make_chat_model, to_langchain_messages
 
-    llm = settings.llm
-    headers = (
-        {"Authorization": f"Bearer {llm.api_key.get_secret_value()}"}
-        if llm.api_key.get_secret_value()
-        else {}
-    )
-    client = httpx.Client(base_url=llm.base_url.rstrip("/"), timeout=llm.timeout_s, headers=headers)
+    llm = settings.llm.model_copy(update={"temperature": 0.0, "max_tokens": JUDGE_MAX_TOKENS})
+    model = make_chat_model(llm)
 
     def chat(prompt: str) -> str:
-        resp = client.post(
-            "/chat/completions",
-            json={
-                "model": llm.model,
-                "temperature": 0,
-                "max_tokens": 1024,
-                "messages": [{"role": "user", "content": prompt}],
-            },
-        )
-        resp.raise_for_status()
-        return str(resp.json()["choices"][0]["message"]["content"])
+        reply = model.invoke(to_langchain_messages([("user", prompt)]))
+        content = getattr(reply, "content", reply)
+        return content if isinstance(content, str) else str(content)
 
     return chat
+
+
+def skip_reason(settings: Settings, mode: str) -> str | None:
+    """Why a run gets no judged metrics, or None when the judge runs."""
+    if mode != "answer":
+        return "retrieval mode"
+    if settings.llm.provider == "fake":
+        return "the fake chat model cannot judge"
+    if not (settings.llm.model or settings.llm.path):
+        return "no LLM endpoint configured"
+    return None
 
 
 def judge_records(
@@ -147,17 +149,16 @@ def run_judge(
     contexts: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """LLM-judged metrics for an answer-mode run, or a ``skipped`` note saying why there are none."""
-    if mode != "answer":
-        return {"skipped": "retrieval mode"}
-    if not settings.llm.model:
-        return {"skipped": "no LLM endpoint configured"}
-    if settings.llm.provider != "openai":
-        return {
-            "skipped": f"llm judge needs an OpenAI-compatible endpoint (provider is {settings.llm.provider!r})"
-        }
+    reason = skip_reason(settings, mode)
+    if reason is not None:
+        return {"skipped": reason}
+    try:
+        chat = langchain_chat(settings)
+    except ConfigError as exc:  # a missing extra or an incomplete llm.* setting
+        return {"skipped": f"llm judge: {exc}"}
     from assistant.embedders import make_embedder
 
     embedder = make_embedder(settings.embedder)
-    result = judge_records(records, openai_chat(settings), embedder.embed_documents, contexts or {}, warn)
-    result["model"] = settings.llm.model
+    result = judge_records(records, chat, embedder.embed_documents, contexts or {}, warn)
+    result["model"] = settings.llm.model or settings.llm.path
     return result

@@ -159,6 +159,47 @@ def rouge_l(prediction: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+# --- citations and key facts ------------------------------------------------------------------------
+
+
+def citation_recall(cited: Sequence[str], gold: Iterable[str]) -> float:
+    """1.0 when any gold document is among the cited ones (rises with more citations: a recall)."""
+    gold_set = set(gold)
+    return 1.0 if any(c in gold_set for c in cited) else 0.0
+
+
+def primary_citation_hit(cited: Sequence[str], gold: Iterable[str]) -> float:
+    """1.0 when the first citation ([1]) is a gold document."""
+    return 1.0 if cited and cited[0] in set(gold) else 0.0
+
+
+def citation_precision(cited: Sequence[str], gold: Iterable[str]) -> float | None:
+    """Share of the distinct cited documents that are gold; None when nothing is cited."""
+    distinct = collapse_doc_ids(cited, limit=None)
+    if not distinct:
+        return None
+    gold_set = set(gold)
+    return sum(1 for c in distinct if c in gold_set) / len(distinct)
+
+
+KEY_FACT_WINDOW = 200
+
+
+def key_fact_share(answer: str, facts: Sequence[str], window: int = KEY_FACT_WINDOW) -> float | None:
+    """Share of the reference's key facts found in the answer's first ``window`` characters.
+
+    The window is cut from the answer with its ``[n]`` markers removed (what a reader sees first);
+    a fact counts when it occurs there after the ``char_f1`` cleaning (NFKC, no spaces or punctuation),
+    so "020-12345" matches "020 12345". None when the row has no key facts.
+    """
+    cleaned = [_chars(f) for f in facts]
+    cleaned = [f for f in cleaned if f]
+    if not cleaned:
+        return None
+    head = _chars(_CITATION_MARK.sub("", normalize(answer or ""))[:window])
+    return sum(1 for f in cleaned if f in head) / len(cleaned)
+
+
 # --- grounding -------------------------------------------------------------------------------------
 
 

@@ -15,8 +15,19 @@ from typing import Any
 
 from .metrics import RETRIEVAL_KEYS
 
-ANSWER_KEYS = ("char_f1", "rouge_l", "citation_precision", "grounded_rate", "answered_rate")
+ANSWER_KEYS = (
+    "char_f1",
+    "rouge_l",
+    "citation_recall",
+    "primary_citation_accuracy",
+    "citation_precision",
+    "key_facts@200",
+    "grounded_rate",
+    "answered_rate",
+)
 HANDOFF_KEYS = ("handoff_recall", "false_handoff_rate")
+INTENT_KEYS = ("accuracy",)
+FOLLOWUP_KEYS = ("hit@1", "hit@5")
 
 
 def write_run(out: Path, report: dict[str, Any], records: Sequence[dict[str, Any]]) -> None:
@@ -46,10 +57,24 @@ def fmt(value: Any) -> str:
 def metric_items(report: dict[str, Any]) -> list[tuple[str, str, float | None]]:
     """(group, name, value) for every headline metric the report has (skipped groups left out)."""
     items: list[tuple[str, str, float | None]] = []
-    for group, keys in (("retrieval", RETRIEVAL_KEYS), ("answer", ANSWER_KEYS), ("handoff", HANDOFF_KEYS)):
-        section = report.get(group) or {}
-        if "skipped" in section:
+    groups = (
+        ("retrieval", RETRIEVAL_KEYS),
+        ("answer", ANSWER_KEYS),
+        ("handoff", HANDOFF_KEYS),
+        ("intent", INTENT_KEYS),
+        ("followup", FOLLOWUP_KEYS),
+    )
+    for group, keys in groups:
+        section = report.get(group)
+        if section is None or "skipped" in section:  # older reports have no intent/followup group
             continue
+        if group == "answer" and "citation_recall" not in section:
+            # reports before 2026-11 called the recall "citation_precision"; keep compare honest
+            section = {
+                **section,
+                "citation_recall": section.get("citation_precision"),
+                "citation_precision": None,
+            }
         items.extend((group, k, section.get(k)) for k in keys)
     return items
 
@@ -77,7 +102,8 @@ def _md_cell(text: Any, n: int = 80) -> str:
 
 
 def _breakdown_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
-    return [k for k in rows[0] if k not in ("department", "dataset", "type")] if rows else []
+    names = ("department", "dataset", "type", "intent", "aspect")
+    return [k for k in rows[0] if k not in names] if rows else []
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -115,7 +141,11 @@ def render_markdown(report: dict[str, Any]) -> str:
     for field, rows in (
         ("department", report["breakdown"]["by_department"]),
         ("dataset", report["breakdown"]["by_dataset"]),
+        ("intent", report["breakdown"].get("by_intent", [])),
+        ("aspect", report["breakdown"].get("by_aspect", [])),
     ):
+        if not rows:
+            continue
         cols = _breakdown_columns(rows)
         lines += [
             "",
@@ -287,6 +317,8 @@ def render_html(report: dict[str, Any], records: Sequence[dict[str, Any]]) -> st
     judge = report.get("llm_judge") or {}
     by_dept = report["breakdown"]["by_department"]
     by_ds = report["breakdown"]["by_dataset"]
+    by_intent = report["breakdown"].get("by_intent", [])
+    by_aspect = report["breakdown"].get("by_aspect", [])
     worst = [
         {
             **w,
@@ -320,6 +352,16 @@ def render_html(report: dict[str, Any], records: Sequence[dict[str, Any]]) -> st
         _table(by_dept, ["department", *_breakdown_columns(by_dept)], 40),
         "<h2>By dataset</h2>",
         _table(by_ds, ["dataset", *_breakdown_columns(by_ds)], 40),
+        *(
+            ["<h2>By intent</h2>", _table(by_intent, ["intent", *_breakdown_columns(by_intent)], 40)]
+            if by_intent
+            else []
+        ),
+        *(
+            ["<h2>By aspect asked</h2>", _table(by_aspect, ["aspect", *_breakdown_columns(by_aspect)], 40)]
+            if by_aspect
+            else []
+        ),
         f"<h2>{len(worst)} worst rows</h2>",
         _table(
             worst,

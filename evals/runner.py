@@ -196,6 +196,9 @@ def _base_record(row: EvalRow) -> dict[str, Any]:
         "should_handoff": row.should_handoff,
         "history_turns": len(row.history),
         "gold": list(row.gold),
+        "intent": row.intent,
+        "aspect": row.aspect,
+        "key_facts": list(row.key_facts),
     }
 
 
@@ -217,6 +220,9 @@ def score_answer(row: EvalRow, answer: Answer) -> dict[str, Any]:
     declined = handed_off or (not answered and not clarified)
     cited = [c.doc_id for c in answer.citations]
     supported, checked = grounding_counts(answer) if answered else (0, 0)
+    scored = answered and bool(row.gold)
+    # the pipeline's own intent label, once it exposes one (``Answer.intent``); "" until then
+    got_intent = str(getattr(answer, "intent", "") or "")
     return {
         "got": answer.text,
         "answered_by": answer.answered_by,
@@ -227,7 +233,14 @@ def score_answer(row: EvalRow, answer: Answer) -> dict[str, Any]:
         "handoff_reason": answer.handoff.reason if answer.handoff else "",
         "confidence": round(float(answer.confidence), 4),
         "citations": cited,
-        "citation_hit": (any(c in row.gold for c in cited) if answered and row.gold else None),
+        "citation_hit": m.citation_recall(cited, row.gold) == 1.0 if scored else None,
+        "primary_citation_hit": m.primary_citation_hit(cited, row.gold) if scored else None,
+        "citation_precision": m.citation_precision(cited, row.gold) if scored else None,
+        # an unanswered row shows none of its facts
+        "key_facts@200": m.key_fact_share(answer.text if answered else "", row.key_facts)
+        if row.key_facts
+        else None,
+        "got_intent": got_intent,
         "char_f1": m.char_f1(answer.text if answered else "", row.reference) if row.reference else None,
         "rouge_l": m.rouge_l(answer.text if answered else "", row.reference) if row.reference else None,
         "grounded_sentences": [supported, checked] if answered else None,
@@ -251,6 +264,10 @@ def _failed_record(row: EvalRow, mode: str, exc: Exception) -> dict[str, Any]:
             confidence=0.0,
             citations=[],
             citation_hit=False if row.gold else None,
+            primary_citation_hit=None,
+            citation_precision=None,
+            **{"key_facts@200": 0.0 if row.key_facts else None},
+            got_intent="",
             char_f1=0.0 if row.reference else None,
             rouge_l=0.0 if row.reference else None,
             grounded_sentences=None,
@@ -339,9 +356,52 @@ def _answer_summary(records: Sequence[dict[str, Any]]) -> dict[str, float | None
     return {
         "char_f1": _r(m.mean(r["char_f1"] for r in with_ref)),
         "rouge_l": _r(m.mean(r["rouge_l"] for r in with_ref)),
-        "citation_precision": _r(m.rate(r["citation_hit"] for r in answered if r["gold"])),
+        # a gold document among the (≤ 5) cited ones; called citation_precision before 2026-11
+        "citation_recall": _r(m.rate(r["citation_hit"] for r in answered if r["gold"])),
+        "primary_citation_accuracy": _r(m.mean(r["primary_citation_hit"] for r in answered if r["gold"])),
+        "citation_precision": _r(
+            m.mean(
+                r["citation_precision"] for r in answered if r["gold"] and r["citation_precision"] is not None
+            )
+        ),
+        "key_facts@200": _r(
+            m.mean(r["key_facts@200"] for r in records if r.get("key_facts@200") is not None)
+        ),
         "grounded_rate": _r(supported / checked if checked else None),
         "answered_rate": _r(m.rate(r["answered"] for r in records)),
+    }
+
+
+def followup_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Retrieval of the rows asked after earlier turns (``history``), which is where topics get lost."""
+    rows = [r for r in records if r.get("history_turns") and r["gold"]]
+    if not rows:
+        return {"skipped": "no row has history and gold ids"}
+    agg = m.aggregate_retrieval((r["retrieved"], r["gold"]) for r in rows)
+    return {"rows": len(rows), "hit@1": agg["hit@1"], "hit@5": agg["hit@5"], "mrr@10": agg["mrr@10"]}
+
+
+def intent_summary(records: Sequence[dict[str, Any]], got_key: str = "got_intent") -> dict[str, Any]:
+    """Accuracy and per-label recall of the intent the answer exposes, on rows labelled with one."""
+    rows = [r for r in records if r.get("intent")]
+    if not rows:
+        return {"skipped": "no row carries an intent label"}
+    exposed = [r for r in rows if r.get(got_key)]
+    if not exposed:
+        return {"skipped": "the answers expose no intent (use --mode intent for the classifier alone)"}
+    by_label: dict[str, dict[str, Any]] = {}
+    for label in sorted({r["intent"] for r in exposed}):
+        mine = [r for r in exposed if r["intent"] == label]
+        predicted = [r for r in exposed if r[got_key] == label]
+        by_label[label] = {
+            "support": len(mine),
+            "recall": m.rate(r[got_key] == label for r in mine),
+            "precision": m.rate(r["intent"] == label for r in predicted),
+        }
+    return {
+        "rows": len(exposed),
+        "accuracy": m.rate(r[got_key] == r["intent"] for r in exposed),
+        "by_label": by_label,
     }
 
 
@@ -365,7 +425,8 @@ def _group_summary(records: Sequence[dict[str, Any]], mode: str) -> dict[str, An
         "mrr@10": ret["mrr@10"],
     }
     if mode == "answer":
-        out.update({k: v for k, v in _answer_summary(records).items() if k in ("char_f1", "answered_rate")})
+        keep = ("char_f1", "answered_rate", "key_facts@200")
+        out.update({k: v for k, v in _answer_summary(records).items() if k in keep})
         out.update(_handoff_summary(records))
     out["p50_ms"] = m._round(m.percentile([r["latency_ms"] for r in records], 50))
     return out
@@ -469,9 +530,13 @@ def summarize(
             "answered_by": dict(sorted(_count(r["answered_by"] for r in records).items())),
         }
         report["handoff"] = _handoff_summary(records)
+        report["intent"] = intent_summary(records)
+        report["followup"] = followup_summary(records)
     else:
         report["answer"] = {"skipped": "retrieval mode"}
         report["handoff"] = {"skipped": "retrieval mode"}
+        report["intent"] = {"skipped": "retrieval mode"}
+        report["followup"] = {"skipped": "retrieval mode (history is not used)"}
     report["latency"] = m.latency_summary(
         [r["latency_ms"] for r in records], [r.get("timings") or {} for r in records]
     )
@@ -480,6 +545,9 @@ def summarize(
         "by_department": breakdown(records, "department", mode),
         "by_dataset": breakdown(records, "dataset", mode),
     }
+    for field in ("intent", "aspect"):  # colloquial sets: hand-off per intent, key facts per aspect asked
+        if any(r.get(field) for r in records):
+            report["breakdown"][f"by_{field}"] = breakdown(records, field, mode)
     report["worst"] = worst_rows(records, mode)
     report["warnings"] = list(warnings)
     return report

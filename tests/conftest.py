@@ -53,6 +53,16 @@ def mini_settings(tmp_path: Path, mini_index: Path) -> Settings:
     return settings
 
 
+NOT_UNIT = ("slow", "integration", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that is not slow, integration or browser is a ``unit`` test (``pytest -m unit``)."""
+    for item in items:
+        if not any(item.get_closest_marker(name) for name in NOT_UNIT):
+            item.add_marker(pytest.mark.unit)
+
+
 # API test fixtures (api_assistant, make_api_client, api_client) live in tests/_api_support.py.
 pytest_plugins = ["_api_support"]
 

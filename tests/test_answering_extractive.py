@@ -16,7 +16,9 @@ from assistant.answering.extractive import (
     merge_overlapping,
 )
 from assistant.answering.grounding import grounded_rate
+from assistant.answering.respond import respond
 from assistant.config import Settings
+from assistant.query import Query
 from assistant.text import strip_punct
 from assistant.types import Chunk, Hit
 
@@ -60,7 +62,7 @@ def test_faq_answer_quotes_top_passage_and_cites_three_docs(settings: Settings) 
     assert grounded_rate(ans.text, [c.snippet for c in ans.citations]) == 1.0
 
 
-def test_repealed_and_expired_documents_are_never_cited(settings: Settings) -> None:
+def test_repealed_and_expired_documents_are_not_cited(settings: Settings) -> None:
     hits = [
         hit("old", "旧办法规定需要十份材料。", 0.95, status="已废止", type="policy"),
         hit("exp", "过期通知内容。", 0.9, expiry_date="2024-12-31"),
@@ -73,7 +75,7 @@ def test_repealed_and_expired_documents_are_never_cited(settings: Settings) -> N
             doc_number="京政发〔2024〕1号",
         ),
     ]
-    ans = ExtractiveAnswerer(settings).answer("需要几份材料", hits)
+    ans = respond(Query.parse("需要几份材料"), hits, answerer=ExtractiveAnswerer(settings), settings=settings)
     assert [c.doc_id for c in ans.citations] == ["cur"]
     assert "旧办法" not in ans.text and "过期" not in ans.text
     assert ans.text.startswith("根据《现行办法》（京政发〔2024〕1号）：")
@@ -81,7 +83,8 @@ def test_repealed_and_expired_documents_are_never_cited(settings: Settings) -> N
 
 
 def test_no_current_hits_hands_off(settings: Settings) -> None:
-    ans = ExtractiveAnswerer(settings).answer("问题", [hit("old", "x", 1.0, status="已废止")])
+    old = [hit("old", "x", 1.0, status="已废止")]
+    ans = respond(Query.parse("问题"), old, answerer=ExtractiveAnswerer(settings), settings=settings)
     assert ans.answered_by == "handoff" and ans.handoff is not None and not ans.citations
     assert "12345" in ans.text
 

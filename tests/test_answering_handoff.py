@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.answering.classify import FEATURES, classify_message, message_score
 from assistant.answering.extractive import ExtractiveAnswerer
-from assistant.answering.handoff import FEATURES, build_handoff, classify_message, confidence, should_refuse
-from assistant.answering.respond import respond
+from assistant.answering.handoff import build_handoff
+from assistant.answering.respond import confidence, on_topic, respond, should_refuse
 from assistant.config import Settings
+from assistant.query import Query
 from assistant.types import Chunk, Hit
 
 
@@ -26,7 +28,7 @@ def settings() -> Settings:
 
 @pytest.mark.parametrize("msg", ["转人工", "我要人工客服", "能不能帮我转接人工服务？"])
 def test_explicit_request_for_a_human_always_hands_off(msg: str) -> None:
-    d = classify_message(msg)
+    d = classify_message(Query.parse(msg))
     assert d is not None and d.reason == "human_requested"
 
 
@@ -51,22 +53,61 @@ QUESTIONS = [
 
 @pytest.mark.parametrize("post", POSTS)
 def test_citizen_posts_hand_off(post: str) -> None:
-    d = classify_message(post)
+    d = classify_message(Query.parse(post))
     assert d is not None and d.reason in ("complaint", "individual_case")
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_knowledge_base_questions_do_not_hand_off(question: str) -> None:
-    assert classify_message(question) is None
+    assert classify_message(Query.parse(question)) is None
 
 
 def test_complaint_reason_and_features_are_reported() -> None:
-    d = classify_message(POSTS[1])
+    d = classify_message(Query.parse(POSTS[1]))
     assert d is not None and d.reason == "complaint" and "complaint" in d.features
 
 
-def test_feature_table_is_documented() -> None:
-    assert all(f.why and f.weight != 0 for f in FEATURES)
+# One message per feature that the feature's ``why`` describes; a feature added without one fails below.
+FEATURE_EXAMPLES = {
+    "place_code": "A市B区的路灯坏了",
+    "salutation": "尊敬的领导您好",
+    "complaint": "投诉楼下餐馆噪音扰民",
+    "reported": "向上级反映这个情况",
+    "persisting": "问题至今没有解决",
+    "plea": "恳请帮忙解决",
+    "hope": "盼早日解决",
+    "authorities": "请有关部门重视",
+    "locality": "我们小区的电梯",
+    "first_person_group": "我家的房子",
+    "first_person": "本人的档案",
+    "family": "我爸住院了",
+    "dated": "2023年5月开始",
+    "courtesy": "万分感激",
+    "emotive": "太过分了！",
+    "polite_ask": "请问公积金",
+    "why": "凭什么不给办",
+    "local_plan": "这条路需要修路",
+    "suggestion": "建议增加班次",
+    "how_question": "如何办理护照",
+    "doc_title": "《住房公积金管理条例》第几条",
+}
+
+
+@pytest.mark.parametrize("feature", [f.name for f in FEATURES])
+def test_each_feature_fires_on_the_kind_of_message_it_describes(feature: str) -> None:
+    assert feature in FEATURE_EXAMPLES, f"add an example message for the new feature {feature!r}"
+    assert feature in message_score(Query.parse(FEATURE_EXAMPLES[feature]))[1]
+
+
+def test_features_move_the_decision_their_way() -> None:
+    question = "居住证办理需要什么材料"
+    assert classify_message(Query.parse(question)) is None
+    base = message_score(Query.parse(question))[0]
+    assert message_score(Query.parse("尊敬的领导：" + question))[0] > base  # letter style pushes up
+    assert message_score(Query.parse("如何" + question))[0] < base + 0.5  # the how-shape pulls down
+    post = "尊敬的领导：我们小区噪音扰民至今没有解决，恳请有关部门处理！"
+    decision = classify_message(Query.parse(post))
+    assert decision is not None and decision.reason == "complaint"
 
 
 def test_handoff_object_carries_hotline_board_and_department_phone(settings: Settings) -> None:
@@ -91,29 +132,33 @@ def test_handoff_object_carries_hotline_board_and_department_phone(settings: Set
 
 def test_confidence_and_refusal(settings: Settings) -> None:
     hits = [hit("a", "住房公积金贷款逾期罚息按日计算。")]
-    assert confidence(hits, "公积金贷款逾期罚息怎么算") > 0.8
-    assert confidence(hits, "红烧肉的做法") == 0.0
-    assert confidence(hits) == 1.0 and confidence([]) == 0.0
-    assert should_refuse([], settings) and not should_refuse(hits, settings, "红烧肉的做法")  # default: off
+    pork, fine = Query.parse("红烧肉的做法"), Query.parse("公积金贷款逾期罚息")
+    assert confidence(hits, Query.parse("公积金贷款逾期罚息怎么算")) > 0.8
+    assert confidence(hits, pork) == 0.0 and confidence([], fine) == 0.0
+    assert should_refuse([], settings) and not should_refuse(hits, settings, confidence(hits, pork))  # off
     strict = Settings(embedder={"name": "hash"}, answer={"min_confidence": 0.3})
-    assert should_refuse(hits, strict, "红烧肉的做法")
-    assert not should_refuse(hits, strict, "公积金贷款逾期罚息")
+    assert should_refuse(hits, strict, confidence(hits, pork))
+    assert not should_refuse(hits, strict, confidence(hits, fine))
 
 
 def test_relevance_floor_refuses_weak_best_matches(settings: Settings) -> None:
     weak = [hit("a", "住房公积金贷款逾期罚息按日计算。"), hit("b", "羊肉萝卜汤的做法。")]
     weak[0].dense_score, weak[1].dense_score = 0.70, 0.74
-    assert should_refuse(weak, settings, "红烧肉怎么做", relevance_floor=0.75)  # best 0.74 < 0.75
-    assert not should_refuse(weak, settings, "红烧肉怎么做", relevance_floor=0.74)
-    assert not should_refuse(weak, settings, "红烧肉怎么做")  # no floor: the embedder is not calibrated
+    assert should_refuse(weak, settings, relevance_floor=0.75)  # best 0.74 < 0.75
+    assert not should_refuse(weak, settings, relevance_floor=0.74)
+    assert not should_refuse(weak, settings)  # no floor: the embedder is not calibrated
     off = Settings(embedder={"name": "hash"}, answer={"relevance_floor": 0})
-    assert not should_refuse(weak, off, "红烧肉怎么做", relevance_floor=0.75)  # 0 in the settings: off
+    assert not should_refuse(weak, off, relevance_floor=0.75)  # 0 in the settings: off
     own = Settings(embedder={"name": "hash"}, answer={"relevance_floor": 0.7})
-    assert not should_refuse(weak, own, "红烧肉怎么做", relevance_floor=0.75)  # the settings win
+    assert not should_refuse(weak, own, relevance_floor=0.75)  # the settings win
     unscored = [hit("a", "住房公积金贷款逾期罚息按日计算。")]  # a retriever without dense scores
-    assert not should_refuse(unscored, settings, "公积金", relevance_floor=0.75)
+    assert not should_refuse(unscored, settings, relevance_floor=0.75)
     answer = respond(
-        "红烧肉怎么做", weak, answerer=ExtractiveAnswerer(settings), settings=settings, relevance_floor=0.75
+        Query.parse("红烧肉怎么做"),
+        weak,
+        answerer=ExtractiveAnswerer(settings),
+        settings=settings,
+        relevance_floor=0.75,
     )
     assert answer.answered_by == "handoff" and answer.handoff and answer.handoff.reason == "low_confidence"
     assert "没有找到" in answer.text and not answer.citations
@@ -122,18 +167,18 @@ def test_relevance_floor_refuses_weak_best_matches(settings: Settings) -> None:
 def test_respond_orders_handoff_refusal_and_answer(settings: Settings) -> None:
     answerer = ExtractiveAnswerer(settings)
     hits = [hit("a", "住房公积金贷款逾期罚息按日计算。")]
-    post = respond(POSTS[0], hits, answerer=answerer, settings=settings)
+    post = respond(Query.parse(POSTS[0]), hits, answerer=answerer, settings=settings)
     assert (
         post.answered_by == "handoff"
         and post.handoff
         and post.handoff.reason == "complaint"
         and not post.answered
     )
-    empty = respond("公积金逾期罚息", [], answerer=answerer, settings=settings)
+    empty = respond(Query.parse("公积金逾期罚息"), [], answerer=answerer, settings=settings)
     assert empty.answered_by == "handoff" and empty.handoff and empty.handoff.reason == "no_knowledge"
     assert "没有找到" in empty.text
     ok = respond(
-        "逾期罚息怎么算", hits, answerer=answerer, settings=settings, rewritten="公积金贷款逾期罚息怎么算"
+        Query.parse("逾期罚息怎么算", "公积金贷款逾期罚息怎么算"), hits, answerer=answerer, settings=settings
     )
     assert (
         ok.answered
@@ -143,24 +188,21 @@ def test_respond_orders_handoff_refusal_and_answer(settings: Settings) -> None:
 
 
 def test_handoff_names_a_department_only_for_on_topic_hits() -> None:
-    from assistant.answering.respond import on_topic
-    from assistant.types import Chunk, Hit
-
     def h(title: str) -> Hit:
         return Hit(chunk=Chunk(id=f"{title}#0", doc_id=title, text=title, title=title), score=0.5)
 
     hits = [h("渔业船舶登记"), h("社会保障卡补领")]
-    assert [x.doc_id for x in on_topic("我家楼下餐馆噪音扰民，多次反映至今没有解决", hits)] == []
-    assert [x.doc_id for x in on_topic("我的社会保障卡丢了，单位一直拖着不给补办，请领导督促", hits)] == [
-        "社会保障卡补领"
-    ]
+    assert [x.doc_id for x in on_topic(Query.parse("我家楼下餐馆噪音扰民，多次反映至今没有解决"), hits)] == []
+    assert [
+        x.doc_id for x in on_topic(Query.parse("我的社会保障卡丢了，单位一直拖着不给补办，请领导督促"), hits)
+    ] == ["社会保障卡补领"]
 
 
 def test_assistant_applies_the_relevance_floor_end_to_end(mini_settings: Settings) -> None:
     from assistant.pipeline import Assistant
 
     plain = Assistant.from_settings(mini_settings)
-    assert plain.retriever.relevance_floor is None  # type: ignore[attr-defined]  # the hash fake: uncalibrated
+    assert plain.retriever.relevance_floor is None  # the hash fake: uncalibrated
     assert plain.answer("居住证怎么办理").answered
     strict = mini_settings.model_copy(
         update={"answer": mini_settings.answer.model_copy(update={"relevance_floor": 0.999})}

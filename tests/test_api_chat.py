@@ -33,9 +33,10 @@ def test_chat_answers_with_citations_and_ids(api_client: TestClient) -> None:
         assert key in data
 
 
-def test_client_request_id_is_kept(api_client: TestClient) -> None:
+def test_client_request_id_is_echoed_as_correlation_id(api_client: TestClient) -> None:
     r = api_client.post("/v1/chat", json={"question": PASSPORT_Q}, headers={"X-Request-ID": "portal-42.a"})
-    assert r.json()["request_id"] == "portal-42.a" == r.headers["x-request-id"]
+    assert r.headers["x-request-id"] == "portal-42.a"
+    assert r.json()["request_id"] != "portal-42.a"  # the server owns exchange ids
 
 
 def test_follow_up_uses_and_extends_the_session(api_client: TestClient) -> None:
@@ -46,6 +47,17 @@ def test_follow_up_uses_and_extends_the_session(api_client: TestClient) -> None:
     assert [t["role"] for t in s["turns"]] == ["user", "assistant"] * 2
     assert s["turns"][0]["content"] == PASSPORT_Q and s["turns"][2]["content"] == "要多久能办好？"
     assert [e["request_id"] for e in s["exchanges"]] == [first["request_id"], second["request_id"]]
+
+    # the session's history changes the answer: the follow-up is about the topic asked before
+    permit = _chat(api_client, question="居住证怎么办理？")
+    follow_up = _chat(api_client, question="要多久能办好？", session_id=permit["session_id"])
+    alone = _chat(api_client, question="要多久能办好？")
+    assert follow_up["answer"] != alone["answer"]
+    assert (
+        follow_up["citations"][0]["doc_id"]
+        == permit["citations"][0]["doc_id"]
+        != alone["citations"][0]["doc_id"]
+    )
 
 
 def test_personal_data_is_masked_in_stored_history(api_client: TestClient) -> None:
@@ -97,7 +109,10 @@ def test_sse_stream_events_in_order(api_client: TestClient) -> None:
     stored = api_client.get(f"/v1/sessions/{meta['session_id']}").json()
     assert stored["turns"][1]["content"] == text
     assert (
-        api_client.post("/v1/feedback", json={"request_id": meta["request_id"], "rating": "up"}).status_code
+        api_client.post(
+            "/v1/feedback",
+            json={"request_id": meta["request_id"], "rating": "up", "session_id": meta["session_id"]},
+        ).status_code
         == 201
     )
 
@@ -196,7 +211,13 @@ def test_session_delete_really_deletes(api_client: TestClient) -> None:
 def test_feedback_is_stored_with_the_exchange(api_client: TestClient) -> None:
     data = _chat(api_client)
     r = api_client.post(
-        "/v1/feedback", json={"request_id": data["request_id"], "rating": "down", "comment": "不够详细"}
+        "/v1/feedback",
+        json={
+            "request_id": data["request_id"],
+            "rating": "down",
+            "comment": "不够详细",
+            "session_id": data["session_id"],
+        },
     )
     assert r.status_code == 201 and r.json() == {"ok": True, "request_id": data["request_id"]}
     ex = api_client.get(f"/v1/sessions/{data['session_id']}").json()["exchanges"][0]
@@ -208,7 +229,10 @@ def test_health_ready_and_metrics(api_client: TestClient) -> None:
     ready = api_client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
     data = _chat(api_client)
-    api_client.post("/v1/feedback", json={"request_id": data["request_id"], "rating": "up"})
+    api_client.post(
+        "/v1/feedback",
+        json={"request_id": data["request_id"], "rating": "up", "session_id": data["session_id"]},
+    )
     api_client.post("/v1/chat", json={"question": "我要投诉你们窗口工作人员"})
     text = api_client.get("/metrics").text
     assert 'zhengwu_http_requests_total{method="POST",route="/v1/chat",status="200"}' in text

@@ -1,4 +1,8 @@
-"""Schema fuzzing: schemathesis generates requests from ``/openapi.json``; no response may be a 5xx."""
+"""Schema fuzzing: schemathesis generates requests from ``/openapi.json``; no 5xx and no response that
+disagrees with the document (status, content type, body schema, Allow, accepted/rejected data).
+
+Runs against an app with keys configured, authenticated with the admin key (no rate limit), like
+the run against ``python serve.py`` recorded in docs/ARCHITECTURE.md."""
 
 from __future__ import annotations
 
@@ -13,15 +17,19 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from assistant.api import create_app  # noqa: E402
 
 EXAMPLES_PER_OPERATION = 30
+ADMIN = "admin-fuzz-key-0123456789"
 
 
 @pytest.fixture(scope="module")
 def fuzz_app(api_assistant: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return create_app(api_settings(tmp_path_factory.mktemp("fuzz")), api_assistant)
+    settings = api_settings(
+        tmp_path_factory.mktemp("fuzz"), admin_keys=[ADMIN], kiosk_keys=["kiosk-fuzz-key-0123456789"]
+    )
+    return create_app(settings, api_assistant)
 
 
-def _fuzz(operation: Any, failures: list[str]) -> None:
-    """Run ``EXAMPLES_PER_OPERATION`` generated cases against one operation, collecting 5xx responses."""
+def _fuzz(operation: Any) -> None:
+    """Run ``EXAMPLES_PER_OPERATION`` generated cases against one operation; the first failure raises."""
 
     @settings(
         max_examples=EXAMPLES_PER_OPERATION,
@@ -32,20 +40,14 @@ def _fuzz(operation: Any, failures: list[str]) -> None:
     )
     @given(case=operation.as_strategy())
     def run(case: Any) -> None:
-        response = case.call()
-        if response.status_code >= 500:
-            failures.append(
-                f"{operation.method.upper()} {operation.path}: {response.status_code} {response.text[:200]}"
-            )
+        case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN}"})
 
     run()
 
 
-def test_no_server_errors_under_schema_fuzzing(fuzz_app: Any) -> None:
+def test_responses_match_the_schema_under_fuzzing(fuzz_app: Any) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app)
-    failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 9
     for operation in operations:
-        _fuzz(operation, failures)
-    assert not failures, failures[:10]
+        _fuzz(operation)

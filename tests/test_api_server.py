@@ -12,7 +12,7 @@ from web_fixtures import serve_py
 
 pytestmark = pytest.mark.integration
 
-KEY = "kiosk-test-key"
+KEY = "kiosk-test-key-0000"
 QUESTION = "办理普通护照需要什么材料？"
 
 

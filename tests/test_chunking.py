@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from assistant.config import ChunkSettings
-from assistant.ingest.chunking import CHUNKER_VERSION, chunk_document, chunk_documents, pack_sentences
+from assistant.ingest.chunking import chunk_document, chunk_documents, pack_sentences
 from assistant.ingest.loaders import iter_knowledge, load_file
 from assistant.types import Document, Section
 
@@ -31,10 +31,6 @@ def _law(size: int = 400) -> list:
         ),
     )
     return chunk_document(doc, ChunkSettings(size=size, overlap=10, min_size=5))
-
-
-def test_version_is_set() -> None:
-    assert CHUNKER_VERSION
 
 
 def test_guide_chunks_per_section_with_item_name() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.ingest.convert_raw import convert, main, passage_title
 from assistant.ingest.loaders import iter_knowledge
+from tools.convert_raw import convert, main, passage_title
 
 REAL_RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "knowledge_raw"
 REAL_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"

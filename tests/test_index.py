@@ -1,7 +1,8 @@
-"""Index store: incremental ingest (add / change / delete), crash safety, embedder mismatch."""
+"""Index store: incremental ingest (add / change / delete), crash safety, embedder, chunker and format changes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -121,4 +122,34 @@ def test_ivf_above_threshold(tmp_path: Path) -> None:
     ids_h, _ = ivf.search(vecs[7], 10)
     assert ids_f[0] == ids_h[0] == 7
     assert len(set(ids_f) & set(ids_h)) >= 8
-    assert store.FORMAT_VERSION == 1
+
+
+def test_an_index_of_another_format_version_is_refused_then_rebuilt(tmp_path: Path) -> None:
+    s = make_settings(tmp_path)
+    build_index_from_documents(DOCS, s.index_dir, s)
+    manifest = open_index(s.index_dir).path / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["format_version"] = store.FORMAT_VERSION + 1  # written by a newer release
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match=r"format version \d+.*--rebuild"):
+        open_index(s.index_dir, "hash-256")
+    # the same documents again: not a no-op, ingest builds an index this version reads
+    rep = build_index_from_documents(DOCS, s.index_dir, s)
+    assert rep.written and sorted(rep.added) == ["a", "b", "c"] and rep.chunks_embedded == rep.chunks_total
+    assert len(open_index(s.index_dir, "hash-256")) == rep.chunks_total
+
+
+def test_a_chunker_version_change_re_embeds_every_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.ingest import build
+
+    s = make_settings(tmp_path)
+    build_index_from_documents(DOCS, s.index_dir, s)
+    assert not build_index_from_documents(DOCS, s.index_dir, s).written  # unchanged: nothing to do
+    monkeypatch.setattr(build, "CHUNKER_VERSION", "next")
+    rep = build_index_from_documents(DOCS, s.index_dir, s)
+    assert rep.written and rep.chunks_embedded == rep.chunks_total > 0  # no chunk or vector reused
+    manifest = read_manifest(s.index_dir)
+    assert manifest is not None and manifest.chunker_version == "next"
+    assert build_index_from_documents(DOCS, s.index_dir, s).chunks_embedded == 0  # and stable again

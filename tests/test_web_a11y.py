@@ -84,7 +84,6 @@ def new_page(browser: Any, width: int = 1280, height: int = 860, scale: float = 
         locale="zh-CN",
         viewport={"width": width, "height": height},
         device_scale_factor=scale,
-        bypass_csp=True,
     )
     context.add_init_script(VOICES_JS.replace("VOICES", voices))
     page = context.new_page()

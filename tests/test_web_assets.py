@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import gzip
 import re
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -11,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from assistant.web.routes import STATIC_DIR, router
+from assistant.web.routes import STATIC_DIR, install
 
 HOOKS = {
     "widget-launcher": "embed.js",
@@ -29,7 +33,7 @@ def client(widget_keys: list[str] | None = None, kiosk_keys: list[str] | None = 
     app = FastAPI()
     api = SimpleNamespace(widget_keys=widget_keys or [], kiosk_keys=kiosk_keys or [])
     app.state.settings = SimpleNamespace(api=api)
-    app.include_router(router)
+    install(app)
     return TestClient(app)
 
 
@@ -94,23 +98,41 @@ def test_nothing_outside_static_is_served(bad: str) -> None:
     assert client().get(bad).status_code == 404
 
 
-def test_configured_keys_are_put_into_the_pages_escaped() -> None:
-    c = client(widget_keys=['w"<key>'], kiosk_keys=["kiosk-1"])
+def test_public_widget_key_is_put_into_the_demo_page_escaped() -> None:
+    c = client(widget_keys=['w"<key>'])
     demo = c.get("/").text
     assert 'data-api-key="w&quot;&lt;key&gt;"' in demo
-    assert '<meta name="zw-api-key" content="kiosk-1">' in c.get("/kiosk").text
     assert 'data-api-key=""' in client().get("/").text
 
 
 def test_pages_work_without_settings_on_the_app() -> None:
     app = FastAPI()
-    app.include_router(router)
+    install(app)
     assert TestClient(app).get("/kiosk").status_code == 200
 
 
-def test_static_dir_is_package_data() -> None:
-    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
-    assert "web/static/**/*" in pyproject
+def test_the_wheel_ships_every_web_asset_and_resource_and_no_dev_tools(tmp_path: Path) -> None:
+    """An installed wheel, not just a checkout, must serve the widget and load the bundled resources."""
+    pytest.importorskip("setuptools")
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, src / name)
+    for folder in ("assistant", "evals", "tools"):
+        shutil.copytree(root / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index"]
+    subprocess.run([*pip, "-w", str(tmp_path / "out"), str(src)], check=True, timeout=300)
+    [wheel] = (tmp_path / "out").glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    data = {
+        p.relative_to(root).as_posix()
+        for folder in ("assistant/web/static", "assistant/web/templates", "assistant/resources")
+        for p in (root / folder).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert "assistant/web/static/embed.js" in data and not data - names
+    assert "tools/gguf.py" not in names and "assistant/embedders.py" in names
 
 
 def test_kiosk_allows_pinch_zoom() -> None:

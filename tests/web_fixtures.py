@@ -209,7 +209,7 @@ def _sse(event: str, data: dict[str, Any]) -> str:
 
 def scripted_api() -> FastAPI:
     """A FastAPI app with the web routes and a scripted ``/v1/chat`` (set ``app.state.down`` to fail)."""
-    from assistant.web.routes import router
+    from assistant.web.routes import install
 
     app = FastAPI()
     app.state.down = False
@@ -220,7 +220,7 @@ def scripted_api() -> FastAPI:
     app.state.speech = []  # texts sent to /v1/speech
     app.state.speech_down = False
     app.state.host_html = "<!doctype html><title>host</title><p>host page</p>"
-    app.include_router(router)
+    install(app)
 
     @app.get("/host-page")
     async def host_page() -> Response:

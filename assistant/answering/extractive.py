@@ -9,26 +9,17 @@ distinct current documents are cited; the quoted one is [1].
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from functools import cache
+from collections.abc import Sequence
 
 from assistant.answering import cards
-from assistant.answering.base import (
-    ChunkSource,
-    DocGroup,
-    current_hits,
-    group_by_doc,
-    make_citation,
-    register,
-    stream_answer,
-    today_iso,
-)
+from assistant.answering.base import ChunkSource
+from assistant.answering.citations import DocGroup, group_by_doc, make_citation
 from assistant.answering.grounding import bigrams
 from assistant.answering.handoff import build_handoff
 from assistant.config import Settings
-from assistant.retrieval import expand_query, load_synonyms
+from assistant.synonyms import curated, expand_query
 from assistant.text import split_sentences
-from assistant.types import Answer, Card, Chunk, Citation, Event, Hit
+from assistant.types import Answer, Card, Chunk, Citation, Hit
 
 MAX_ANSWER_CHARS = 800  # longer passages are cut at a sentence end
 _ARTICLE = re.compile(r"(?=第[一二三四五六七八九十百千零〇\d]+条)")
@@ -80,17 +71,11 @@ def cut_at_sentence(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
     return kept or text[:limit] + "…"
 
 
-@cache
-def _synonyms() -> dict[str, list[str]]:
-    """The curated colloquial → official table (read on first use, not at import)."""
-    return load_synonyms()
-
-
 def match_scores(question: str, texts: Sequence[str]) -> list[float]:
     """How well each text answers ``question``: the share of its bigrams (colloquial terms expanded with
     the synonym table) found in the text, +0.1 for a text with numbers when the question asks for a
     figure or date (多少 / 几天 / 标准 / 什么时候 …)."""
-    qb = bigrams(expand_query(question, _synonyms()))  # once, not per text
+    qb = bigrams(expand_query(question, curated()))  # once, not per text
     wants_figure = bool(_WANTS_FIGURE.search(question))
     return [
         (len(qb & bigrams(t)) / len(qb) if qb else 0.0)
@@ -147,8 +132,11 @@ class ExtractiveAnswerer:
 
     # ------------------------------------------------------------------ public
 
-    def answer(self, question: str, hits: list[Hit], *, channel: str = "api") -> Answer:
-        hits = current_hits(hits, today_iso(self.settings.today))
+    @classmethod
+    def from_settings(cls, settings: Settings, chunk_source: ChunkSource | None = None) -> ExtractiveAnswerer:
+        return cls(settings, chunk_source)
+
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
         groups = group_by_doc(hits)
         if not groups:
             handoff = build_handoff("no_knowledge", [], self.settings)
@@ -159,9 +147,6 @@ class ExtractiveAnswerer:
         return Answer(
             text=text, answered_by="extractive", citations=citations, card=card, question=question, hits=hits
         )
-
-    def stream(self, question: str, hits: list[Hit], *, channel: str = "api") -> Iterator[Event]:
-        yield from stream_answer(self.answer(question, hits, channel=channel))
 
     # ------------------------------------------------------------------ parts
 
@@ -275,12 +260,7 @@ class ExtractiveAnswerer:
 
     def citations(self, groups: Sequence[DocGroup], quoted: str) -> list[Citation]:
         """[1] = the quoted document (snippet = the quoted source text); then the next best documents."""
-        out = [make_citation(1, groups[0].top, snippet=quoted)]
+        out = [make_citation(1, groups[0].top, quoted)]
         for g in groups[1 : self.settings.answer.max_citations]:
             out.append(make_citation(len(out) + 1, g.top))
         return out
-
-
-@register("extractive")
-def _factory(settings: Settings, chunk_source: ChunkSource | None = None) -> ExtractiveAnswerer:
-    return ExtractiveAnswerer(settings, chunk_source)

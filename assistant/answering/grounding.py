@@ -2,7 +2,7 @@
 
 The test is a character-bigram overlap: the share of a sentence's bigrams (punctuation and
 ``[n]`` markers removed) that also occur in the cited text. Cheap, language-agnostic, and easy to
-explain; calibrated on the dev passages (``python -m assistant.answering.calibrate``): source sentences
+explain; calibrated on the dev passages (``python -m tools.calibrate``): source sentences
 with a quarter of their characters dropped score 0.75 (median, 5th percentile 0.59), sentences from
 another passage of the same department 0.04 (median, 95th percentile 0.40); at the default
 threshold 0.5, 98.6 % of the former and 3.7 % of the latter pass.

@@ -12,19 +12,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import SecretStr
 
-from assistant.answering.base import (
-    ChunkSource,
-    current_hits,
-    make_citation,
-    register,
-    stream_answer,
-    today_iso,
-)
+from assistant.answering.base import ChunkSource
+from assistant.answering.citations import make_citation
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.grounding import check, markers
 from assistant.answering.prompts import (
@@ -36,7 +30,7 @@ from assistant.answering.prompts import (
 )
 from assistant.config import LLMSettings, Settings
 from assistant.errors import ConfigError, MissingDependencyError, UpstreamError, UpstreamTimeoutError
-from assistant.types import Answer, Citation, Event, Hit
+from assistant.types import Answer, Citation, Hit
 
 MIN_KEPT_CHARS = 12  # fewer supported characters than this: fall back to extractive
 MIN_KEPT_SHARE = 0.5  # or less than this share of the model's sentences survived
@@ -162,6 +156,15 @@ def QuoteFirstSourceChatModel() -> Any:  # noqa: N802  (factory named like the c
     return _make_fake_class()()
 
 
+def make_chat_model(settings: LLMSettings) -> Any:
+    """The LangChain chat model named by ``settings.provider`` (the answerer's, and the evals judge's)."""
+    if settings.provider not in CHAT_MODELS:
+        raise ConfigError(
+            f"unknown llm.provider {settings.provider!r}; known: {', '.join(sorted(CHAT_MODELS))}"
+        )
+    return CHAT_MODELS[settings.provider](settings)
+
+
 def to_langchain_messages(pairs: list[tuple[str, str]]) -> list[Any]:
     from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -195,12 +198,7 @@ class LLMAnswerer:
     def warm_up(self) -> None:
         """Build the chat model named by ``settings.llm.provider`` (unless one was injected)."""
         if self.chat_model is None:
-            provider = self.settings.llm.provider
-            if provider not in CHAT_MODELS:
-                raise ConfigError(
-                    f"unknown llm.provider {provider!r}; known: {', '.join(sorted(CHAT_MODELS))}"
-                )
-            self.chat_model = CHAT_MODELS[provider](self.settings.llm)
+            self.chat_model = make_chat_model(self.settings.llm)
 
     def generate(self, pairs: list[tuple[str, str]]) -> str:
         """One chat call with the configured timeout; raises UpstreamError / UpstreamTimeoutError."""
@@ -217,15 +215,18 @@ class LLMAnswerer:
         content = getattr(reply, "content", reply)
         return content if isinstance(content, str) else str(content)
 
-    def answer(self, question: str, hits: list[Hit], *, channel: str = "api") -> Answer:
-        hits = current_hits(hits, today_iso(self.settings.today))
+    @classmethod
+    def from_settings(cls, settings: Settings, chunk_source: ChunkSource | None = None) -> LLMAnswerer:
+        return cls(settings, chunk_source, mode=settings.llm.mode)
+
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
         if not hits:
-            return self.fallback.answer(question, hits, channel=channel)
+            return self.fallback.answer(question, hits)
         budget = max(200, self.settings.llm.context_tokens - 400)  # room for instructions and question
         sources = select_sources(hits, budget, self.count_tokens)
         draft: Answer | None = None
         if self.mode == "polish":
-            draft = self.fallback.answer(question, hits, channel=channel)
+            draft = self.fallback.answer(question, hits)
             if draft.answered_by != "extractive":
                 return draft  # nothing to polish (e.g. no usable document)
             pairs = polish_messages(question, sources, draft.text)
@@ -234,8 +235,8 @@ class LLMAnswerer:
         try:
             raw = self.generate(pairs)
         except UpstreamError:
-            return self._fallback(question, hits, channel)
-        return self._checked(question, hits, sources, raw, channel, draft)
+            return self._fallback(question, hits)
+        return self._checked(question, hits, sources, raw, draft)
 
     def _checked(
         self,
@@ -243,7 +244,6 @@ class LLMAnswerer:
         hits: list[Hit],
         sources: list[Source],
         raw: str,
-        channel: str,
         draft: Answer | None = None,
     ) -> Answer:
         by_n = {s.n: s for s in sources}
@@ -265,7 +265,7 @@ class LLMAnswerer:
         kept = [s for s in report.sentences if s.supported]
         share = sum(s.supported for s in checked) / len(checked) if checked else 0.0
         if report.kept_chars < MIN_KEPT_CHARS or share < MIN_KEPT_SHARE or not any(s.cited for s in kept):
-            return self._fallback(question, hits, channel)
+            return self._fallback(question, hits)
         text = "".join(s.text for s in kept).strip()
         cited = sorted({n for s in kept for n in markers(s.text)})
         citations: list[Citation] = [make_citation(n, by_n[n].hit) for n in cited if n in by_n]
@@ -274,17 +274,8 @@ class LLMAnswerer:
             text=text, answered_by="llm", citations=citations, card=card, question=question, hits=hits
         )
 
-    def _fallback(self, question: str, hits: list[Hit], channel: str) -> Answer:
-        ans = self.fallback.answer(question, hits, channel=channel)
+    def _fallback(self, question: str, hits: list[Hit]) -> Answer:
+        ans = self.fallback.answer(question, hits)
         if ans.answered_by == "extractive":
             ans.answered_by = "llm_fallback_extractive"
         return ans
-
-    def stream(self, question: str, hits: list[Hit], *, channel: str = "api") -> Iterator[Event]:
-        # The grounding check needs the whole reply, so the checked answer is streamed afterwards.
-        yield from stream_answer(self.answer(question, hits, channel=channel))
-
-
-@register("llm")
-def _factory(settings: Settings, chunk_source: ChunkSource | None = None) -> LLMAnswerer:
-    return LLMAnswerer(settings, chunk_source, mode=settings.llm.mode)

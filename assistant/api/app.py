@@ -15,14 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ..config import Settings
 from ..sessions import SessionStore, make_session_store
 from ..speech import make_speech
+from .docs import install_docs
 from .errors import install_error_handlers
+from .headers import APICORSMiddleware, SecurityHeadersMiddleware
 from .metrics import Metrics
 from .middleware import RequestContextMiddleware
-from .routes import chat, feedback, health, openai_compat, search, sessions, speech
+from .openapi import install_openapi
+from .routes import chat, feedback, health, openai_compat, qr, search, sessions, speech
 from .security import Guard
 
 if TYPE_CHECKING:
@@ -34,6 +38,11 @@ DESCRIPTION = """政务助手 chat API: grounded answers with citations for port
 
 Every error is `{"error": {"code", "message", "request_id"}}`. When API keys are configured, send one
 as `Authorization: Bearer <key>` (or `X-API-Key`).
+
+`session_id` is a token the server issues with the first answer; it only works with the key that
+started the session (unknown, expired or foreign sessions are 404). `request_id` is the server's id
+of an answer (rate it with `/v1/feedback`); a client's `X-Request-ID` is echoed back as a
+correlation id only.
 """
 
 
@@ -79,6 +88,8 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=_lifespan,
+        docs_url=None,  # replaced by install_docs: FastAPI's pages load Swagger UI from a CDN
+        redoc_url=None,
     )
     metrics = Metrics()
     app.state.settings = settings
@@ -89,11 +100,19 @@ def create_app(
     app.state.load_error = ""
     app.state.speech = make_speech(settings.speech)
     app.state.answer_limiter = anyio.CapacityLimiter(answer_threads())
+    app.state.qr_limiter = anyio.CapacityLimiter(1)  # QR codes are pure Python: one core at most
 
     install_error_handlers(app)
+    # Added innermost first; requests pass proxy headers → security headers → request context → CORS.
+    app.add_middleware(APICORSMiddleware, allowed_origins=settings.api.allowed_origins)
     app.add_middleware(RequestContextMiddleware, api=settings.api, metrics=metrics)
-    for module in (chat, openai_compat, search, sessions, feedback, health, speech):
+    app.add_middleware(SecurityHeadersMiddleware)
+    if settings.api.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
+    for module in (chat, qr, openai_compat, search, sessions, feedback, health, speech):
         app.include_router(module.router)
+    install_docs(app)
+    install_openapi(app, settings.api)
     _include_web_ui(app)
     return app
 
@@ -106,12 +125,12 @@ def answer_threads() -> int:
 def _include_web_ui(app: FastAPI) -> None:
     """Mount the portal/kiosk pages when the ``assistant.web`` package is present (the API works without it)."""
     try:
-        from ..web.routes import router as web_router
+        from ..web.routes import install
     except ModuleNotFoundError as exc:
         if exc.name not in ("assistant.web", "assistant.web.routes"):
             raise
         return
-    app.include_router(web_router)
+    install(app)
 
 
 def app_from_env() -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -77,7 +78,9 @@ async def _on_assistant_error(request: Request, exc: Exception) -> JSONResponse:
     status = exc.http_status
     if status >= 500:
         log.error(json.dumps({"event": "error", "request_id": request_id_of(request), "code": exc.code}))
-    return error_response(status, exc.code, str(exc) or exc.code, request_id_of(request))
+    retry_after = getattr(exc, "retry_after_s", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return error_response(status, exc.code, str(exc) or exc.code, request_id_of(request), headers)
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -93,7 +96,23 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400 and message == "There was an error parsing the body":
         code, message = "invalid_body", "request body could not be decoded (expected UTF-8 JSON)"
     headers = dict(exc.headers) if exc.headers else None
+    documented = _allowed_methods(request) if exc.status_code == 405 else []
+    if documented:
+        # Starlette names only the first route that matched the path; list every method it serves.
+        headers = {**(headers or {}), "Allow": ", ".join(documented)}
     return error_response(exc.status_code, code, message, request_id_of(request), headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document lists for the request's path (what ``Allow`` must say)."""
+    path = request.url.path
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path):
+            return sorted(m.upper() for m in operations if m in _HTTP_METHODS)
+    return []
+
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,8 +1,10 @@
-"""One pure-ASGI middleware for every HTTP request: request id, body-size limit, CORS, metrics, access log.
+"""One pure-ASGI middleware for every HTTP request: request id, body size and time limits, metrics, access log.
 
 Pure ASGI (not ``BaseHTTPMiddleware``) keeps the per-request cost to a few microseconds and leaves
-streamed responses untouched. Errors raised here (413, refused pre-flight) are written directly in
-the API's JSON error shape, since exception handlers only see errors raised inside the app.
+streamed responses untouched. Errors raised here (413, 408) are written directly in the API's JSON
+error shape, since exception handlers only see errors raised inside the app. A body must arrive
+within ``api.body_timeout_s`` (slow-body clients would otherwise hold connections indefinitely).
+CORS and security headers live in ``headers.py``.
 """
 
 from __future__ import annotations
@@ -10,21 +12,17 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import Any
 
-from starlette.responses import Response
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import APISettings
 from .errors import error_response
 from .logging import log_event
 from .metrics import Metrics
-from .security import origin_allowed
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-_ALLOW_HEADERS = "Authorization, X-API-Key, Content-Type, X-Request-ID, Accept"
-_EXPOSE_HEADERS = "X-Request-ID, Retry-After"
 
 
 class RequestContextMiddleware:
@@ -39,34 +37,40 @@ class RequestContextMiddleware:
             return
         started = time.perf_counter()
         headers = _headers(scope)
-        rid = headers.get("x-request-id", "")
-        if not _REQUEST_ID.match(rid):
-            rid = uuid.uuid4().hex
+        # The server owns request ids (they key stored exchanges); a client's X-Request-ID is only
+        # a correlation id: echoed in the response header and logged, never stored or trusted.
+        rid = uuid.uuid4().hex
+        correlation = headers.get("x-request-id", "")
+        if not _REQUEST_ID.match(correlation):
+            correlation = ""
         state = scope.setdefault("state", {})
         state["request_id"] = rid
-        origin = headers.get("origin")
-        cors_ok = origin is not None and origin_allowed(
-            origin, self.api.allowed_origins, scope.get("scheme", "http"), headers.get("host", "")
-        )
         status_box = [500]
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_box[0] = message["status"]
                 raw = list(message.get("headers", []))
-                raw.append((b"x-request-id", rid.encode()))
-                if cors_ok and origin is not None:
-                    raw += _cors_headers(origin)
+                raw.append((b"x-request-id", (correlation or rid).encode()))
                 message = {**message, "headers": raw}
             await send(message)
 
         method = scope["method"]
         try:
-            if method == "OPTIONS" and origin is not None and "access-control-request-method" in headers:
-                await self._preflight(scope, receive, send_wrapper, cors_ok, rid)
-            elif method in _BODY_METHODS:
-                replay = await self._read_body(headers, receive)
-                if replay is None:
+            if method in _BODY_METHODS:
+                replay = None
+                with anyio.move_on_after(self.api.body_timeout_s) as reading:
+                    replay = await self._read_body(headers, receive)
+                if reading.cancelled_caught:
+                    response = error_response(
+                        408,
+                        "request_timeout",
+                        f"request body not received within {self.api.body_timeout_s:g} s",
+                        rid,
+                        {"Connection": "close"},
+                    )
+                    await response(scope, receive, send_wrapper)
+                elif replay is None:
                     response = error_response(
                         413, "payload_too_large", f"request body exceeds {self.api.max_body_bytes} bytes", rid
                     )
@@ -83,26 +87,12 @@ class RequestContextMiddleware:
             log_event(
                 "request",
                 request_id=rid,
+                correlation_id=correlation or None,
                 method=method,
                 route=path,
                 status=status_box[0],
                 ms=round(elapsed * 1000, 2),
             )
-
-    async def _preflight(self, scope: Scope, receive: Receive, send: Send, allowed: bool, rid: str) -> None:
-        response: Response
-        if not allowed:
-            response = error_response(403, "origin_not_allowed", "origin is not allowed", rid)
-        else:
-            response = Response(
-                status_code=204,
-                headers={
-                    "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
-                    "Access-Control-Allow-Headers": _ALLOW_HEADERS,
-                    "Access-Control-Max-Age": "600",
-                },
-            )
-        await response(scope, receive, send)
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> Receive | None:
         """Read the whole body (it is small by contract); None when it exceeds the limit."""
@@ -143,12 +133,3 @@ def _headers(scope: Scope) -> dict[str, str]:
     for k, v in scope.get("headers", []):
         out[k.decode("latin-1")] = v.decode("latin-1")
     return out
-
-
-def _cors_headers(origin: str) -> list[Any]:
-    return [
-        (b"access-control-allow-origin", origin.encode("latin-1")),
-        (b"access-control-allow-credentials", b"true"),
-        (b"access-control-expose-headers", _EXPOSE_HEADERS.encode()),
-        (b"vary", b"Origin"),
-    ]

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+# "has a character that is not whitespace", for JSON Schema's and Python's idea of whitespace alike
+HAS_TEXT_PATTERN = r"[^\s\x1c-\x1f\x85]"
 Channel = Literal["web", "kiosk", "api"]
 
 
 class ChatRequest(BaseModel):
     """A citizen's question. ``question`` is limited to ``api.max_question_chars`` (2,000 by default)."""
 
-    question: str = Field(min_length=1, max_length=100_000, description="the question, ≤ 2,000 characters")
+    # The enforced maximum is api.max_question_chars; openapi.py writes it into the document.
+    question: str = Field(
+        min_length=1, max_length=100_000, pattern=HAS_TEXT_PATTERN, description="the question"
+    )
     session_id: str | None = Field(
-        default=None, pattern=SESSION_ID_PATTERN, description="continue this conversation"
+        default=None,
+        pattern=SESSION_ID_PATTERN,
+        description="continue a conversation this key started (the session_id of an earlier answer);"
+        " unknown, expired or foreign ids are 404",
     )
     region: str | None = Field(default=None, max_length=64, description="prefer documents of this region")
     channel: Channel = "web"
-    stream: bool = Field(default=False, description="answer as Server-Sent Events")
+    stream: StrictBool = Field(default=False, description="answer as Server-Sent Events")
 
 
 class CitationOut(BaseModel):
@@ -145,7 +153,12 @@ class SessionOut(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    request_id: str = Field(min_length=1, max_length=64)
+    request_id: str = Field(min_length=1, max_length=64, description="the rated answer's request_id")
+    session_id: str | None = Field(
+        default=None,
+        pattern=SESSION_ID_PATTERN,
+        description="the session the answer belongs to; required with widget keys and without keys",
+    )
     rating: Literal["up", "down"]
     comment: str = Field(default="", max_length=2000)
 
@@ -187,14 +200,60 @@ class OAIMessage(BaseModel):
         return "".join(p.text or "" for p in self.content if p.type in ("text", "input_text"))
 
 
+_USER_MESSAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"role": {"const": "user"}, "content": {"type": "string", "pattern": HAS_TEXT_PATTERN}},
+    "required": ["role", "content"],
+}
+
+
 class ChatCompletionRequest(BaseModel):
     """The subset of OpenAI's chat.completions request that matters here; other fields are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow")
     model: str = "zhengwu-assistant"
-    messages: list[OAIMessage] = Field(min_length=1, max_length=200)
-    stream: bool = False
+    messages: list[OAIMessage] = Field(
+        min_length=1,
+        max_length=200,
+        description="the last user message with text is the question",
+        json_schema_extra={"contains": _USER_MESSAGE_SCHEMA},
+    )
+    stream: StrictBool = False
     user: str | None = None
+
+
+class OAIAssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class OAIChoice(BaseModel):
+    index: int = 0
+    message: OAIAssistantMessage
+    finish_reason: str = "stop"
+
+
+class OAIUsage(BaseModel):
+    """Characters stand in for tokens (Chinese text is about one token per character)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(BaseModel):
+    """OpenAI's chat.completion object, plus our ``citations``, ``answered_by``, ``handoff`` and ``request_id``."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[OAIChoice]
+    usage: OAIUsage
+    citations: list[CitationOut]
+    answered_by: str
+    handoff: HandoffOut | None = None
+    request_id: str
 
 
 class OAIModel(BaseModel):
@@ -215,9 +274,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (400, "body is not JSON / not UTF-8"),
         (401, "missing or invalid API key"),
         (403, "origin not allowed"),
+        (408, "request body not received in time"),
         (413, "body too large"),
         (422, "invalid input"),
         (429, "rate limited (see Retry-After)"),
-        (503, "index not loaded yet"),
+        (503, "index not loaded yet, or session storage unavailable (see Retry-After)"),
     )
 }

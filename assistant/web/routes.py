@@ -1,92 +1,98 @@
 """Serves the demo portal, the kiosk page and the widget's static assets (no build step, no CDN).
 
-Pages are plain HTML files in ``static/`` with two placeholders filled per request: the API key a
-page should send (the first configured widget or kiosk key, if any) and the default region. Assets
-are read once and served with an ETag so portals can cache them.
+Pages are plain HTML files in ``static/``. The demo portal gets the first configured *widget* key
+(public by design: it sits in every portal page) and the default region filled in per request. The
+kiosk page gets no key: a kiosk is provisioned once (``/kiosk?key=DEVICE_KEY``, kept in the
+device's localStorage), so nobody can fetch a kiosk's secret from the server.
+
+Assets under ``/widget`` are Starlette ``StaticFiles`` (ETag / Last-Modified, 304, HEAD, 404 for
+anything outside the folder or unreadable). Every page carries a CSP without inline script; the
+widget's iframe (``panel.html``) may only be framed by the allow-listed portal origins.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
-import mimetypes
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from ..api.headers import frame_ancestors, page_csp
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 router = APIRouter(include_in_schema=False)
 
-_TYPES = {
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-}
+
+@lru_cache(maxsize=8)
+def _read(name: str) -> str:
+    return (STATIC_DIR / name).read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=64)
-def _read(name: str) -> bytes:
-    """Bytes of a static file; raises 404 for anything outside ``static/``."""
-    path = (STATIC_DIR / name).resolve()
-    if STATIC_DIR.resolve() not in path.parents or not path.is_file():
-        raise HTTPException(status_code=404, detail="not found")
-    return path.read_bytes()
-
-
-def _settings_value(request: Request, *names: str) -> Any:
+def _settings_value(request: Request | Scope, *names: str) -> Any:
     """Walk ``app.state.settings`` attribute by attribute; None when absent (e.g. no settings)."""
-    value: Any = getattr(request.app.state, "settings", None)
+    app = request.app if isinstance(request, Request) else request.get("app")
+    value: Any = getattr(getattr(app, "state", None), "settings", None)
     for name in names:
         value = getattr(value, name, None)
     return value
 
 
-def _first_key(request: Request, group: str) -> str:
-    keys = _settings_value(request, "api", group) or []
+def _page(name: str, key: str = "") -> HTMLResponse:
+    text = _read(name).replace("{{API_KEY}}", html.escape(key, quote=True))
+    return HTMLResponse(text, headers={"Cache-Control": "no-cache", "Content-Security-Policy": page_csp()})
+
+
+def _widget_key(request: Request) -> str:
+    keys = _settings_value(request, "api", "widget_keys") or []
     return str(keys[0]) if keys else ""
 
 
-def _page(name: str, request: Request, key_group: str) -> HTMLResponse:
-    text = _read(name).decode("utf-8")
-    text = text.replace("{{API_KEY}}", html.escape(_first_key(request, key_group), quote=True))
-    return HTMLResponse(text, headers={"Cache-Control": "no-cache"})
-
-
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def demo_portal(request: Request) -> HTMLResponse:
     """A mock government service portal with the widget embedded by one script tag."""
-    return _page("demo.html", request, "widget_keys")
+    return _page("demo.html", _widget_key(request))
 
 
-@router.get("/demo", response_class=HTMLResponse)
+@router.api_route("/demo", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def demo_portal_alias(request: Request) -> HTMLResponse:
-    return _page("demo.html", request, "widget_keys")
+    return _page("demo.html", _widget_key(request))
 
 
-@router.get("/kiosk", response_class=HTMLResponse)
-def kiosk(request: Request) -> HTMLResponse:
-    """Full-screen, touch-first page for service-hall kiosks."""
-    return _page("kiosk.html", request, "kiosk_keys")
+@router.api_route("/kiosk", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def kiosk() -> HTMLResponse:
+    """Full-screen, touch-first page for service-hall kiosks (its device key comes from the device)."""
+    return _page("kiosk.html")
 
 
-@router.get("/widget/{name:path}")
-def widget_asset(name: str, request: Request) -> Response:
-    """``embed.js``, ``panel.html`` (the iframe) and the CSS/JS they load."""
-    body = _read(name)
-    etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers={"ETag": etag})
-    suffix = Path(name).suffix
-    media = _TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
-    if name == "embed.js":
-        # Host portals on other origins load the loader script; it only ever runs in their page.
-        headers["Access-Control-Allow-Origin"] = "*"
-    return Response(body, media_type=media, headers=headers)
+class WidgetFiles(StaticFiles):
+    """``StaticFiles`` for the widget: revalidated caching, ``embed.js`` loadable cross-origin, and
+    ``panel.html`` framable only by allow-listed origins."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            response = await super().get_response(path, scope)
+        except OSError:  # odd names the OS refuses (beyond the too-long ones Starlette handles)
+            raise HTTPException(status_code=404) from None
+        if response.status_code in (200, 304):
+            response.headers["Cache-Control"] = "no-cache"
+            name = os.path.basename(path)
+            if name == "embed.js":
+                # Host portals on other origins load the loader script; it only ever runs in their page.
+                response.headers["Access-Control-Allow-Origin"] = "*"
+            elif name.endswith(".html"):
+                allowed = _settings_value(scope, "api", "allowed_origins") or []
+                response.headers["Content-Security-Policy"] = page_csp(frame_ancestors(list(allowed)))
+        return response
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages and mount the widget assets on ``app``."""
+    app.include_router(router)
+    app.mount("/widget", WidgetFiles(directory=str(STATIC_DIR)), name="widget")

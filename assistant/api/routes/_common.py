@@ -1,4 +1,4 @@
-"""Helpers the chat routes share: length checks, answer bookkeeping (metrics + log), SSE error events."""
+"""Helpers the chat routes share: length checks, answer bookkeeping (metrics + log + session), SSE error events."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import anyio.to_thread
 from fastapi import Request
 
 from ...errors import AssistantError, InvalidInputError
+from ...sessions import Exchange
 from ...types import Answer
 from ..errors import error_body
 from ..logging import log_event
 from ..metrics import Metrics
 
 T = TypeVar("T")
+HISTORY_EXCHANGES = 5  # a chat turn is rewritten with at most this many earlier exchanges
 
 
 def check_question(question: str, max_chars: int) -> str:
@@ -50,11 +52,28 @@ def record_answer(
     )
 
 
+def exchange(answer: Answer, question: str, session_id: str, rid: str) -> Exchange:
+    """The session record of one chat turn."""
+    cites = [{"n": c.n, "doc_id": c.doc_id, "title": c.title, "url": c.url} for c in answer.citations]
+    return Exchange(
+        request_id=rid,
+        session_id=session_id,
+        question=question,
+        answer=answer.text,
+        answered_by=answer.answered_by,
+        handoff=answer.handoff.reason if answer.handoff else "",
+        citations=cites,
+    )
+
+
 def error_event_data(exc: BaseException, request_id: str) -> dict[str, Any]:
     """The ``error`` SSE payload: the same shape as an HTTP error body, plus the status it would have had."""
     if isinstance(exc, AssistantError):
         body = error_body(exc.code, str(exc) or exc.code, request_id)
         body["error"]["status"] = exc.http_status
+        retry_after = getattr(exc, "retry_after_s", None)
+        if retry_after:
+            body["error"]["retry_after"] = retry_after
         return body
     body = error_body("internal_error", "internal error", request_id)
     body["error"]["status"] = 500

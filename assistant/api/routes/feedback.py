@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from ...errors import NotFoundError
 from ..deps import MetricsDep, PrincipalDep, StoreDep
 from ..logging import log_event
+from ..ownership import check_exchange
 from ..schemas import ERROR_RESPONSES, FeedbackRequest, FeedbackResponse
 
 router = APIRouter(tags=["feedback"])
@@ -23,10 +24,13 @@ router = APIRouter(tags=["feedback"])
     summary="Rate an answer",
 )
 async def feedback(
-    body: FeedbackRequest, store: StoreDep, metrics: MetricsDep, _principal: PrincipalDep
+    body: FeedbackRequest, store: StoreDep, metrics: MetricsDep, principal: PrincipalDep
 ) -> dict[str, Any]:
+    await run_in_threadpool(check_exchange, store, principal, body.request_id, body.session_id)
     if not await run_in_threadpool(store.add_feedback, body.request_id, body.rating, body.comment):
         raise NotFoundError(f"unknown request_id {body.request_id!r}")
     metrics.feedback.labels(body.rating).inc()
-    log_event("feedback", rated_request_id=body.request_id, rating=body.rating, comment=body.comment)
+    await run_in_threadpool(  # masks the comment: CPU work, off the loop
+        log_event, "feedback", rated_request_id=body.request_id, rating=body.rating, comment=body.comment
+    )
     return {"ok": True, "request_id": body.request_id}

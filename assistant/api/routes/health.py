@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from ..deps import AdminDep, MetricsDep
 from ..errors import APIError
+from ..schemas import ERROR_RESPONSES
 
 router = APIRouter(tags=["health"])
 
@@ -18,7 +19,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: 503 until the index and models are loaded")
+@router.get(
+    "/readyz",
+    responses={503: ERROR_RESPONSES[503]},
+    summary="Readiness: 503 until the index and models are loaded",
+)
 async def readyz(request: Request) -> dict[str, Any]:
     assistant = request.app.state.assistant
     if not assistant.ready:
@@ -27,6 +32,11 @@ async def readyz(request: Request) -> dict[str, Any]:
     return {"status": "ready", **assistant.describe()}
 
 
-@router.get("/metrics", response_class=Response, summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, 401: ERROR_RESPONSES[401]},
+    summary="Prometheus metrics (admin key once keys are configured)",
+)
 async def metrics(metrics: MetricsDep, _admin: AdminDep) -> Response:
     return Response(metrics.render(), media_type=metrics.content_type)

@@ -10,11 +10,15 @@ from starlette.concurrency import run_in_threadpool
 
 from ...errors import NotFoundError
 from ..deps import PrincipalDep, StoreDep
+from ..ownership import open_session
 from ..schemas import ERROR_RESPONSES, SESSION_ID_PATTERN, SessionOut
 
 router = APIRouter(tags=["sessions"])
 
-SessionId = Path(pattern=SESSION_ID_PATTERN, description="a session id returned by /v1/chat")
+SessionId = Path(
+    pattern=SESSION_ID_PATTERN,
+    description="a session_id returned by /v1/chat to this key; others (unknown, expired, foreign) are 404",
+)
 
 
 @router.get(
@@ -24,9 +28,10 @@ SessionId = Path(pattern=SESSION_ID_PATTERN, description="a session id returned 
     summary="A conversation's history",
 )
 async def get_session(
-    store: StoreDep, _principal: PrincipalDep, session_id: str = SessionId
+    store: StoreDep, principal: PrincipalDep, session_id: str = SessionId
 ) -> dict[str, Any]:
-    exchanges = await run_in_threadpool(store.exchanges, session_id)
+    sid = await run_in_threadpool(open_session, store, principal, session_id)
+    exchanges = await run_in_threadpool(store.exchanges, sid)
     if exchanges is None:
         raise NotFoundError(f"unknown session {session_id!r}")
     turns: list[dict[str, Any]] = []
@@ -42,7 +47,8 @@ async def get_session(
     responses=ERROR_RESPONSES | {404: ERROR_RESPONSES[422] | {"description": "unknown session"}},
     summary="Erase a conversation and its feedback",
 )
-async def delete_session(store: StoreDep, _principal: PrincipalDep, session_id: str = SessionId) -> Response:
-    if not await run_in_threadpool(store.delete, session_id):
+async def delete_session(store: StoreDep, principal: PrincipalDep, session_id: str = SessionId) -> Response:
+    sid = await run_in_threadpool(open_session, store, principal, session_id)
+    if not await run_in_threadpool(store.delete, sid):
         raise NotFoundError(f"unknown session {session_id!r}")
     return Response(status_code=204)

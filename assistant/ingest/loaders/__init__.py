@@ -13,9 +13,14 @@ from ...errors import LoaderError
 from ...types import Document
 from .common import normalize_date, normalize_status
 from .html import html_to_text, load_html
+from .legacy import load_legacy
+from .limits import MAX_SECONDS_PER_FILE, FileTimeout, check_size, time_limit
 from .markdown import load_markdown, load_text
+from .ofd import load_ofd
 from .office import load_docx, load_pdf
 from .records import load_json, load_jsonl, load_yaml
+from .scans import load_image
+from .sheets import load_xlsx
 
 Loader = Callable[[Path, Path], list[Document]]
 
@@ -31,22 +36,43 @@ LOADERS: dict[str, Loader] = {
     ".htm": load_html,
     ".pdf": load_pdf,
     ".docx": load_docx,
+    ".xlsx": load_xlsx,
+    ".ofd": load_ofd,
+    ".png": load_image,
+    ".jpg": load_image,
+    ".jpeg": load_image,
+    ".tif": load_image,
+    ".tiff": load_image,
+    ".doc": load_legacy,
+    ".wps": load_legacy,
+    ".xls": load_legacy,
+    ".et": load_legacy,
 }
 
 SKIP_NAMES = frozenset({"readme.md", "convert_raw.py"})
 
 
-def load_file(path: Path, root: Path) -> list[Document]:
-    """Load one knowledge file with the loader registered for its extension."""
+def load_file(path: Path, root: Path, seconds: float = MAX_SECONDS_PER_FILE) -> list[Document]:
+    """Load one knowledge file with the loader registered for its extension.
+
+    Any failure, including a library's own bug (pypdf's NotImplementedError on an unsupported filter,
+    RecursionError on deep nesting), becomes a ``LoaderError`` naming the file; files over the size
+    cap or the time budget (``limits``) too. Only KeyboardInterrupt/SystemExit pass through.
+    """
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise LoaderError(str(path), f"no loader for extension {path.suffix or '(none)'}")
     try:
-        return loader(path, root)
+        check_size(path)
+        with time_limit(seconds):
+            return loader(path, root)
     except LoaderError:
         raise
-    except (OSError, ValueError, TypeError, KeyError) as exc:  # defensive: never crash the whole ingest
-        raise LoaderError(str(path), f"{type(exc).__name__}: {exc}") from exc
+    except FileTimeout as exc:
+        raise LoaderError(str(path), str(exc)) from exc
+    except Exception as exc:  # never crash the whole ingest on one file; name it instead
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise LoaderError(str(path), f"{type(exc).__name__}: {detail}".rstrip(": ")) from exc
 
 
 def knowledge_files(root: Path) -> list[Path]:

@@ -11,6 +11,7 @@ import yaml
 
 from ...errors import LoaderError
 from ...types import STATUS_CURRENT, STATUS_REPEALED, STATUS_REVISED
+from .limits import check_shape, safe_yaml
 
 _DATE_CN = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*日)?")
 _DATE_NUM = re.compile(r"(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?")
@@ -116,9 +117,10 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     if not m:
         return {}, text
     try:
-        meta = yaml.safe_load(m.group(1)) or {}
-    except yaml.YAMLError as exc:
+        meta = safe_yaml(m.group(1)) or {}
+    except (yaml.YAMLError, RecursionError) as exc:
         raise LoaderError(str(path), f"invalid YAML front matter: {exc}") from exc
+    check_shape(meta, path)
     if not isinstance(meta, dict):
         raise LoaderError(str(path), "front matter is not a mapping")
     return meta, text[m.end() :]

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from bs4 import BeautifulSoup, Tag
+from bs4.element import NavigableString, PreformattedString
 
 from ...types import Document
 from .common import derived_id, read_text
+from .limits import MAX_DEPTH
 from .markdown import sections_from_headings
 
 _DROP_TAGS = (
@@ -83,10 +85,49 @@ def _strip_boilerplate(soup: BeautifulSoup) -> None:
             t.decompose()
 
 
-def _link_density(tag: Tag) -> float:
-    text = len(tag.get_text(strip=True)) or 1
-    links = sum(len(a.get_text(strip=True)) for a in tag.find_all("a"))
-    return links / text
+def _text_stats(root: Tag) -> dict[int, tuple[int, int, int]]:
+    """Per element under ``root``: (text length, link text length, text in direct p/table/span/font).
+
+    One pass over the tree in reverse document order (children before parents), so finding the main
+    block is linear in the page size; calling ``get_text`` per candidate was quadratic in the depth.
+    Lengths are of stripped strings, as ``get_text(strip=True)`` counts them.
+    """
+    stats: dict[int, list[int]] = {}
+    nodes = [root, *root.descendants]
+    for node in reversed(nodes):
+        parent = node.parent
+        if isinstance(node, NavigableString):
+            if isinstance(node, PreformattedString) or parent is None:
+                continue
+            stats.setdefault(id(parent), [0, 0, 0])[0] += len(node.strip())
+            continue
+        if not isinstance(node, Tag):
+            continue
+        mine = stats.setdefault(id(node), [0, 0, 0])
+        if node.name == "a":
+            mine[1] = mine[0]
+        if parent is None or node is root:
+            continue
+        up = stats.setdefault(id(parent), [0, 0, 0])
+        up[0] += mine[0]
+        up[1] += mine[1]
+        if node.name in ("p", "table", "span", "font"):
+            up[2] += mine[0]
+    return {k: (v[0], v[1], v[2]) for k, v in stats.items()}
+
+
+def check_depth(soup: BeautifulSoup, limit: int) -> int:
+    """The deepest element nesting in ``soup``; raises ``ValueError`` past ``limit``."""
+    depth: dict[int, int] = {id(soup): 0}
+    deepest = 0
+    for el in soup.descendants:
+        if isinstance(el, Tag):
+            d = depth[id(el.parent)] + 1
+            depth[id(el)] = d
+            if d > limit:
+                raise ValueError(f"HTML nested deeper than {limit} elements")
+            deepest = max(deepest, d)
+    return deepest
 
 
 def find_main(soup: BeautifulSoup) -> Tag:
@@ -98,15 +139,13 @@ def find_main(soup: BeautifulSoup) -> Tag:
     body = soup.body or soup
     best: Tag = body  # type: ignore[assignment]
     best_score = 0.0
+    stats = _text_stats(body)  # type: ignore[arg-type]
     for el in body.find_all(("div", "td", "section", "article")):
-        text_len = len(el.get_text(strip=True))
+        text_len, link_len, own = stats.get(id(el), (0, 0, 0))
         if text_len < 50:
             continue
         # direct text (not in nested divs) weighs more: rewards the innermost content block
-        own = sum(
-            len(p.get_text(strip=True)) for p in el.find_all(("p", "table", "span", "font"), recursive=False)
-        )
-        score = (text_len * 0.3 + own) * (1 - _link_density(el)) ** 2
+        score = (text_len * 0.3 + own) * (1 - link_len / text_len) ** 2
         if score > best_score:
             best, best_score = el, score
     return best
@@ -152,6 +191,7 @@ def clean_lines(text: str) -> str:
 def html_to_text(html: str) -> tuple[str, str]:
     """(title, main text) of an HTML page."""
     soup = BeautifulSoup(html, "html.parser")
+    check_depth(soup, MAX_DEPTH)
     title = ""
     for sel in (".article-title", ".content_title", "h1", "title"):
         el = soup.select_one(sel)

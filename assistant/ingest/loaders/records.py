@@ -16,6 +16,7 @@ import yaml
 from ...errors import LoaderError
 from ...types import Document, Section
 from .common import as_list, clean_str, derived_id, normalize_date, normalize_status, read_text, safe_id
+from .limits import check_shape, safe_yaml
 
 # canonical key -> accepted spellings (the canonical key itself is always accepted)
 GUIDE_KEYS: dict[str, tuple[str, ...]] = {
@@ -194,6 +195,9 @@ def load_json(path: Path, root: Path) -> list[Document]:
         data = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise LoaderError(str(path), f"invalid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise LoaderError(str(path), "invalid JSON: nested too deeply") from exc
+    check_shape(data, path)
     rel = path.relative_to(root)
     if isinstance(data, list):
         return _documents(enumerate(data), path, rel, True)
@@ -210,15 +214,21 @@ def load_jsonl(path: Path, root: Path) -> list[Document]:
             records.append((len(records), json.loads(line)))
         except json.JSONDecodeError as exc:
             raise LoaderError(str(path), f"line {n + 1}: invalid JSON: {exc.msg}") from exc
+        except RecursionError as exc:
+            raise LoaderError(str(path), f"line {n + 1}: invalid JSON: nested too deeply") from exc
+        check_shape(records[-1][1], path)
     return _documents(records, path, path.relative_to(root), True)
 
 
 def load_yaml(path: Path, root: Path) -> list[Document]:
     """A YAML mapping (one record) or a list of records."""
     try:
-        data = yaml.safe_load(read_text(path))
+        data = safe_yaml(read_text(path))
     except yaml.YAMLError as exc:
         raise LoaderError(str(path), f"invalid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise LoaderError(str(path), "invalid YAML: nested too deeply") from exc
+    check_shape(data, path)
     if data is None:
         raise LoaderError(str(path), "empty YAML file")
     rel = path.relative_to(root)

@@ -6,8 +6,13 @@
   "use strict";
 
   var params = new URLSearchParams(location.search);
-  var meta = document.querySelector('meta[name="zw-api-key"]');
-  var KEY = params.get("key") || (meta && meta.content.indexOf("{{") < 0 ? meta.content : "");
+  // Provisioning: open /kiosk?key=DEVICE_KEY once on the device; the key is kept in localStorage
+  // and dropped from the address bar. The server never puts a kiosk key into the page.
+  var KEY = params.get("key") || "";
+  try {
+    if (KEY) { localStorage.setItem("zw-kiosk-key", KEY); params.delete("key"); history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : "")); }
+    else KEY = localStorage.getItem("zw-kiosk-key") || "";
+  } catch (e) { /* storage blocked: the key lasts for this page only */ }
   var REGION = params.get("region") || "";
   var IDLE_S = Math.max(1, Number(params.get("idle")) || 90);
   var CATEGORIES = [
@@ -40,6 +45,15 @@
     });
     return el;
   }
+  // A device without a (valid) key asks the operator once; the key stays in this browser.
+  function provision() {
+    var k = window.prompt("本机尚未配置设备密钥，请工作人员输入：");
+    if (!k || k === KEY) return false;
+    KEY = k.trim();
+    try { localStorage.setItem("zw-kiosk-key", KEY); } catch (e) { /* this page only */ }
+    return true;
+  }
+
   function headers() {
     var hd = { "Content-Type": "application/json" };
     if (KEY) hd["X-API-Key"] = KEY;
@@ -217,6 +231,7 @@
       if (REGION) body.region = REGION;
       var res = await fetch("/v1/chat", { method: "POST", headers: headers(), body: JSON.stringify(body) });
       if (res.status === 404 && sessionId) { sessionId = ""; busy = false; return ask(question); }
+      if (res.status === 401 && provision()) { busy = false; return ask(question); }
       if (!res.ok) throw new Error(res.status === 429 ? "当前使用人数较多，请稍后再试。" : "服务暂时不可用（错误码 " + res.status + "），请稍后重试或拨打 12345。");
       var j = await res.json();
       sessionId = j.session_id || sessionId;

@@ -492,7 +492,7 @@
     });
     btn.focus();
     fetch(BASE + "/v1/feedback", {
-      method: "POST", headers: headers(), body: JSON.stringify({ request_id: msg.requestId, rating: rating })
+      method: "POST", headers: headers(), body: JSON.stringify({ request_id: msg.requestId, rating: rating, session_id: state.sessionId || undefined })
     }).catch(function () { /* feedback is best effort */ });
   }
 

@@ -1,7 +1,7 @@
 """Convert the raw starter corpus (``shared/data/knowledge_raw`` + dev passages) into ``knowledge/``.
 
 Deterministic and re-runnable: the same input gives byte-identical output. Run as
-``python -m assistant.ingest.convert_raw --raw ../shared/data/knowledge_raw --dev ../shared/data/dev --out knowledge``.
+``python -m tools.convert_raw --raw ../shared/data/knowledge_raw --dev ../shared/data/dev --out knowledge``.
 Field mapping and provenance are documented in ``knowledge/README.md``.
 """
 
@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from ..text import strip_punct
-from .loaders.common import as_list, clean_str, normalize_date
-from .loaders.html import clean_lines, html_to_text
+from assistant.ingest.loaders.common import as_list, clean_str, normalize_date
+from assistant.ingest.loaders.html import clean_lines, html_to_text
+from assistant.text import strip_punct
 
 # ---------------------------------------------------------------- shared output helpers
 

