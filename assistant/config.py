@@ -150,7 +150,6 @@ class SpeechSettings(BaseModel):
     engine: str = "espeak-ng"  # espeak-ng | fake (tests)
     voice: str = "cmn"  # espeak-ng's Mandarin voice
     rate: int = 160  # words per minute; espeak-ng's default is 175, a little slower reads better aloud
-    max_chars: int = 1200  # longer texts get 422: the widget sends one answer at a time
 
 
 class Settings(BaseSettings):

@@ -112,7 +112,10 @@ def axe_violations(frame: Any, iframes: bool = True) -> list[dict[str, Any]]:
     """axe-core's WCAG 2.1 A/AA violations in a Playwright page or frame (rule id, impact, first nodes)."""
     frame.evaluate(AXE.read_text(encoding="utf-8"))
     return frame.evaluate(  # type: ignore[no-any-return]
-        "async ([tags, iframes]) => { const r = await axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        # Colour transitions (mode switches) finish first: axe must see the settled colours.
+        "async ([tags, iframes]) => { await Promise.all(document.getAnimations()"
+        ".filter(a => isFinite(a.effect.getComputedTiming().endTime)).map(a => a.finished.catch(() => null)));"
+        " const r = await axe.run(document, {runOnly: {type: 'tag', values: tags},"
         " resultTypes: ['violations'], iframes}); return r.violations.map(v => ({id: v.id, impact: v.impact,"
         " help: v.help, nodes: v.nodes.slice(0, 4).map(n => n.target.join(' '))})); }",
         [WCAG21_AA, iframes],
