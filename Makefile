@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-dev index run serve test lint eval bench browser office vectors knowledge tune intent clean
+.PHONY: install install-dev index run serve test lint eval bench browser office speech axe vectors knowledge tune intent clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,10 +27,10 @@ install-dev: $(VENV)/.dev          ## runtime + test/lint tools + sentence-trans
 index: install                     ## build or update the index from knowledge/ (incremental)
 	$(BIN)/python -m assistant ingest
 
-run: index                         ## install, index, serve API + widget demo on 127.0.0.1:8000
+run: index speech                  ## install, index, serve API + widget demo on 127.0.0.1:8000
 	$(BIN)/python serve.py --host $(HOST) --port $(PORT)
 
-serve: install
+serve: install speech
 	$(BIN)/python serve.py --host $(HOST) --port $(PORT)
 
 browser:                           ## Debian's Chromium for the browser tests (root only; skipped otherwise)
@@ -47,7 +47,22 @@ office:                            ## LibreOffice headless for .doc/.wps/.xls kn
 	  else echo "warning: not root, cannot apt-get install LibreOffice; .doc/.wps/.xls files will be skipped (convert them to DOCX/XLSX)"; fi; \
 	fi
 
-test: install-dev browser office   ## install everything and run the whole suite
+
+speech:                            ## Debian's espeak-ng (offline Mandarin read-aloud for /v1/speech; root only)
+	@if ! command -v espeak-ng >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null) \
+	    || echo "warning: could not install espeak-ng; read-aloud falls back to the browser's own voices"; \
+	  else echo "warning: not root, cannot apt-get install espeak-ng; read-aloud falls back to the browser's own voices"; fi; \
+	fi
+
+AXE := .cache/npm/node_modules/axe-core/axe.min.js
+axe: $(AXE)                        ## axe-core (npm) for the accessibility tests, into the ignored .cache/npm
+$(AXE):
+	@mkdir -p .cache/npm
+	@npm install --prefix .cache/npm --no-audit --no-fund --silent axe-core@4.14.1 >/dev/null 2>&1 \
+	  || echo "warning: could not npm install axe-core; the accessibility audits will be skipped"
+
+test: install-dev browser office speech axe ## install everything and run the whole suite
 	$(BIN)/python -m pytest -q
 
 lint: install-dev

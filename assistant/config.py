@@ -144,6 +144,14 @@ class OcrSettings(BaseModel):
     threads: int = 0  # onnxruntime threads; 0: library default
 
 
+class SpeechSettings(BaseModel):
+    """Server-side read-aloud (``POST /v1/speech``) for browsers without a local Chinese voice."""
+
+    engine: str = "espeak-ng"  # espeak-ng | fake (tests)
+    voice: str = "cmn"  # espeak-ng's Mandarin voice
+    rate: int = 160  # words per minute; espeak-ng's default is 175, a little slower reads better aloud
+
+
 class Settings(BaseSettings):
     """All settings. ``Settings()`` reads ``ASSISTANT_*`` env vars, e.g. ``ASSISTANT_EMBEDDER__NAME=hash``."""
 
@@ -161,6 +169,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     api: APISettings = Field(default_factory=APISettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
     today: str = ""  # ISO date used for validity checks; empty: the real date
 
     @model_validator(mode="after")

@@ -86,6 +86,13 @@ class StorageError(AssistantError):
     retry_after_s = 30
 
 
+class SpeechUnavailableError(AssistantError):
+    """Read-aloud cannot run here (no speech engine installed, or it failed)."""
+
+    code = "speech_unavailable"
+    http_status = 503
+
+
 class UpstreamError(AssistantError):
     """An external model or service failed or timed out."""
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,3 +65,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 # API test fixtures (api_assistant, make_api_client, api_client) live in tests/_api_support.py.
 pytest_plugins = ["_api_support"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for every browser test module (Playwright's sync API runs once per process)."""
+    from playwright.sync_api import sync_playwright
+    from web_fixtures import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

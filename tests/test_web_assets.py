@@ -73,6 +73,7 @@ def test_stable_test_hooks_exist(hook: str, filename: str) -> None:
         ("/widget/panel.html", "text/html", 'role="dialog"'),
         ("/widget/panel.css", "text/css", "@media print"),
         ("/widget/panel.js", "text/javascript", "text/event-stream"),
+        ("/widget/speak.js", "text/javascript", "/v1/speech"),
     ],
 )
 def test_pages_and_assets_are_served(url: str, media: str, needle: str) -> None:
@@ -132,3 +133,16 @@ def test_the_wheel_ships_every_web_asset_and_resource_and_no_dev_tools(tmp_path:
     }
     assert "assistant/web/static/embed.js" in data and not data - names
     assert "tools/gguf.py" not in names and "assistant/embedders.py" in names
+
+
+def test_kiosk_allows_pinch_zoom() -> None:
+    viewport = re.search(r'<meta name="viewport" content="([^"]*)"', client().get("/kiosk").text)
+    assert viewport and "user-scalable=no" not in viewport[1] and "maximum-scale" not in viewport[1]
+
+
+def test_pages_have_no_inline_scripts_or_styles() -> None:
+    """Ready for a Content-Security-Policy without 'unsafe-inline'."""
+    for name in ("demo.html", "panel.html", "kiosk.html"):
+        text = (STATIC_DIR / name).read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), f"inline <script> in {name}"
+        assert not re.search(r"<style|\sstyle=", text), f"inline style in {name}"

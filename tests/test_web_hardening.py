@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from _api_support import build_api_index
-from web_fixtures import CHROMIUM, CHROMIUM_ARGS, serve_py
+from web_fixtures import CHROMIUM, serve_py
 
 pytestmark = [
     pytest.mark.browser,
@@ -37,38 +37,30 @@ def keyed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-def test_kiosk_key_is_entered_once_and_kept_on_the_device(keyed_url: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN")
-        page: Any = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            page.goto(keyed_url + "/kiosk?key=" + KEY)
-            assert KEY not in page.content() and KEY not in page.url  # taken off the address bar
-            page.goto(keyed_url + "/kiosk")  # later visits: the device remembers its key
-            with page.expect_response(lambda r: r.url.endswith("/v1/chat")) as chat:
-                page.get_by_test_id("kiosk-category").first.click()
-            assert chat.value.status == 200, chat.value.status
-        finally:
-            context.close()
-            browser.close()
+def test_kiosk_key_is_entered_once_and_kept_on_the_device(browser: Any, keyed_url: str) -> None:
+    # ``browser``: the session's one Chromium (conftest); Playwright's sync API runs once per process.
+    context = browser.new_context(locale="zh-CN")
+    page: Any = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(keyed_url + "/kiosk?key=" + KEY)
+        assert KEY not in page.content() and KEY not in page.url  # taken off the address bar
+        page.goto(keyed_url + "/kiosk")  # later visits: the device remembers its key
+        with page.expect_response(lambda r: r.url.endswith("/v1/chat")) as chat:
+            page.get_by_test_id("kiosk-category").first.click()
+        assert chat.value.status == 200, chat.value.status
+    finally:
+        context.close()
 
 
-def test_docs_render_offline_under_the_csp(keyed_url: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page: Any = browser.new_page()
-        outside: list[str] = []
-        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(keyed_url) else None)
-        try:
-            page.goto(keyed_url + "/docs")
-            page.wait_for_selector(".opblock", timeout=20_000)
-            assert page.locator(".opblock").count() >= 9
-            assert not outside, outside
-        finally:
-            browser.close()
+def test_docs_render_offline_under_the_csp(browser: Any, keyed_url: str) -> None:
+    page: Any = browser.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(keyed_url) else None)
+    try:
+        page.goto(keyed_url + "/docs")
+        page.wait_for_selector(".opblock", timeout=20_000)
+        assert page.locator(".opblock").count() >= 9
+        assert not outside, outside
+    finally:
+        page.close()

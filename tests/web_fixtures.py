@@ -35,8 +35,12 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",  # read-aloud audio starts after an awaited fetch
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+# axe-core from npm (`make axe` installs it into the ignored .cache/npm); audits skip without it.
+AXE = Path(__file__).resolve().parents[1] / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 def free_port() -> int:
@@ -102,6 +106,20 @@ def serve_py(env: dict[str, str], startup_timeout_s: float = 120.0) -> Iterator[
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def axe_violations(frame: Any, iframes: bool = True) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A/AA violations in a Playwright page or frame (rule id, impact, first nodes)."""
+    frame.evaluate(AXE.read_text(encoding="utf-8"))
+    return frame.evaluate(  # type: ignore[no-any-return]
+        # Colour transitions (mode switches) finish first: axe must see the settled colours.
+        "async ([tags, iframes]) => { await Promise.all(document.getAnimations()"
+        ".filter(a => isFinite(a.effect.getComputedTiming().endTime)).map(a => a.finished.catch(() => null)));"
+        " const r = await axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        " resultTypes: ['violations'], iframes}); return r.violations.map(v => ({id: v.id, impact: v.impact,"
+        " help: v.help, nodes: v.nodes.slice(0, 4).map(n => n.target.join(' '))})); }",
+        [WCAG21_AA, iframes],
+    )
 
 
 # --- the scripted chat API ------------------------------------------------------------------------
@@ -202,6 +220,8 @@ def scripted_api() -> FastAPI:
     app.state.feedback = []
     app.state.deleted = []
     app.state.delay_s = 0.04
+    app.state.speech = []  # texts sent to /v1/speech
+    app.state.speech_down = False
     app.state.host_html = "<!doctype html><title>host</title><p>host page</p>"
     install(app)
 
@@ -222,6 +242,8 @@ def scripted_api() -> FastAPI:
         session_id = body.get("session_id") or uuid.uuid4().hex
         request_id = uuid.uuid4().hex
         if not body.get("stream"):
+            if body.get("channel") == "kiosk" and "\n" in reply["answer"]:  # the kiosk's short answer
+                reply = {**reply, "answer": reply["answer"].split("\n")[0], "full_answer": reply["answer"]}
             return JSONResponse(
                 {
                     "session_id": session_id,
@@ -247,6 +269,19 @@ def scripted_api() -> FastAPI:
             yield _sse("done", {"answered_by": reply["answered_by"], "timings": {"total": 1.0}})
 
         return StreamingResponse(events(), media_type="text/event-stream")
+
+    @app.post("/v1/speech")
+    async def speech(request: Request) -> Response:
+        from assistant.speech import FakeSpeech
+
+        body = await request.json()
+        app.state.speech.append(body["text"])
+        if app.state.speech_down:
+            return JSONResponse(
+                {"error": {"code": "speech_unavailable", "message": "no engine", "request_id": "x"}},
+                status_code=503,
+            )
+        return Response(FakeSpeech().synthesize(body["text"]), media_type="audio/wav")
 
     @app.post("/v1/feedback")
     async def feedback(request: Request) -> dict[str, Any]:

@@ -19,13 +19,14 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ..config import Settings
 from ..sessions import SessionStore, make_session_store
+from ..speech import make_speech
 from .docs import install_docs
 from .errors import install_error_handlers
 from .headers import APICORSMiddleware, SecurityHeadersMiddleware
 from .metrics import Metrics
 from .middleware import RequestContextMiddleware
 from .openapi import install_openapi
-from .routes import chat, feedback, health, openai_compat, qr, search, sessions
+from .routes import chat, feedback, health, openai_compat, qr, search, sessions, speech
 from .security import Guard
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.guard = Guard(settings.api, on_limited=lambda scope: metrics.rate_limited.labels(scope).inc())
     app.state.load_error = ""
+    app.state.speech = make_speech(settings.speech)
     app.state.answer_limiter = anyio.CapacityLimiter(answer_threads())
     app.state.qr_limiter = anyio.CapacityLimiter(1)  # QR codes are pure Python: one core at most
 
@@ -107,7 +109,7 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.api.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
-    for module in (chat, qr, openai_compat, search, sessions, feedback, health):
+    for module in (chat, qr, openai_compat, search, sessions, feedback, health, speech):
         app.include_router(module.router)
     install_docs(app)
     install_openapi(app, settings.api)

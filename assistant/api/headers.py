@@ -72,7 +72,9 @@ def page_csp(frame_sources: str = "'none'") -> str:
     """
     return (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:;"
-        f" connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self';"
+        # media-src blob: read-aloud plays the server's audio (fetched with the API key) from a blob URL
+        " media-src 'self' blob:; connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none';"
+        " form-action 'self';"
         f" frame-ancestors {frame_sources}"
     )
 

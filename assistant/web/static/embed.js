@@ -42,8 +42,9 @@
     "max-height:calc(100vh - 40px);border:0;border-radius:12px;background:#fff;" +
     "box-shadow:0 8px 32px rgba(0,0,0,.32);display:none}" +
     ".p.o{display:block}.p.w{width:540px;height:760px}" +
-    "@media (max-width:480px){.p{right:0;bottom:0;width:100vw;height:100vh;max-width:100vw;max-height:100vh;border-radius:0}" +
-    ".l{right:12px;bottom:12px}}" +
+    // Full screen on phones and in short windows (a 720 px screen at 200 % zoom is 360 CSS px tall).
+    "@media (max-width:480px),(max-height:560px){.p,.p.w{right:0;bottom:0;width:100vw;height:100vh;max-width:100vw;" +
+    "max-height:100vh;border-radius:0}.l{right:12px;bottom:12px}}" +
     "@media print{.l,.p{display:none}}";
   root.appendChild(style);
 
@@ -53,7 +54,8 @@
   btn.setAttribute("data-testid", "widget-launcher");
   btn.setAttribute("aria-haspopup", "dialog");
   btn.setAttribute("aria-expanded", "false");
-  btn.setAttribute("aria-label", "打开" + title);
+  // The accessible name starts with the visible text (WCAG 2.5.3 label in name).
+  btn.setAttribute("aria-label", "在线咨询：打开" + title);
   btn.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" ' +
     'stroke-linecap="round" stroke-linejoin="round"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1.1-4.6A8 8 0 1 1 21 12z"/>' +
     '<path d="M8.5 10.5h7M8.5 13.5h4.5"/></svg><span></span>';

@@ -1,6 +1,7 @@
 /* 政务助手 kiosk page: large category buttons send common questions (no typing needed), the answer
-   shows its service card and QR codes, and an idle timeout (?idle=seconds, default 90) clears the
-   session and the screen for the next citizen. */
+   shows its service card and QR codes and can be read aloud, and an idle timeout (?idle=seconds,
+   default 90; announced before it fires) clears the session and the screen for the next citizen.
+   Every view change moves focus to the new view's heading. */
 (function () {
   "use strict";
 
@@ -67,10 +68,45 @@
       h("span", { class: "k-cat-name", text: c[0] }), h("span", { class: "k-cat-sub", text: c[1] })]));
   });
 
+  // A view change moves focus to the new view's heading, so keyboard and screen-reader users start there.
   function show(view) {
     home.hidden = view !== "home";
     result.hidden = view !== "result";
     window.scrollTo(0, 0);
+    $(view === "home" ? "k-home-title" : "k-question").focus({ preventScroll: true });
+  }
+  function say(text) {
+    var el = $("k-say");
+    el.textContent = "";
+    if (text) setTimeout(function () { el.textContent = text; }, 50);
+  }
+
+  // Read-aloud: the browser's local Chinese voice, else the server's offline engine (speak.js).
+  // speak.js may have failed to load: the page must keep working, read-aloud then says it cannot.
+  function speechFor(base) {
+    if (window.ZwSpeak) return window.ZwSpeak(base, headers);
+    return { stop: function () {}, speak: function (t, cb) { cb.fail("语音朗读暂不可用，请阅读文字内容。"); } };
+  }
+  var voice = speechFor(""), speakBtn = null;
+  function status(text) { $("k-status").textContent = text || ""; }
+  function stopSpeaking() {
+    voice.stop();
+    if (speakBtn) { speakBtn.setAttribute("aria-pressed", "false"); speakBtn = null; }
+  }
+  function speakButton(textEl) {
+    var btn = h("button", { type: "button", class: "k-btn k-speak", "aria-pressed": "false", text: "朗读解答", onclick: function () {
+      var again = speakBtn === btn;
+      stopSpeaking(); status("");
+      if (again) return;
+      speakBtn = btn;
+      btn.setAttribute("aria-pressed", "true");
+      voice.speak(textEl.textContent, {
+        start: function () { status("正在朗读，再按一次停止。"); },
+        end: function () { if (speakBtn === btn) stopSpeaking(); status(""); },
+        fail: function (message) { if (speakBtn === btn) stopSpeaking(); status(message); }
+      });
+    } });
+    return btn;
   }
 
   function stripRefs(s) { return String(s || "").replace(/\[\d{1,2}\]/g, ""); }
@@ -153,20 +189,27 @@
     answer.textContent = "";
     var full = j.full_answer && j.full_answer !== j.answer ? j.full_answer : "";
     var text = h("div", { class: "k-text" }, paragraphs(j.answer || ""));
-    var main = h("div", { class: "k-col" }, [text]);
+    var buttons = h("div", { class: "k-actions" }, [speakButton(text)]);
+    var main = h("div", { class: "k-col" }, [text, buttons]);
     if (full) {
-      main.appendChild(h("button", { type: "button", class: "k-btn", text: "查看完整解答", onclick: function (e) {
-        text.textContent = ""; paragraphs(full).forEach(function (p) { text.appendChild(p); }); e.currentTarget.remove();
+      buttons.appendChild(h("button", { type: "button", class: "k-btn", text: "查看完整解答", onclick: function (e) {
+        var head = h("h3", { class: "k-full-title", tabindex: "-1", text: "完整解答" });
+        text.textContent = ""; text.appendChild(head);
+        paragraphs(full).forEach(function (p) { text.appendChild(p); });
+        e.currentTarget.remove();
+        head.focus();  // the button is gone: focus goes to the start of what it opened
       } }));
     }
     [clarifyBlock(j.clarify), handoffBlock(j.handoff, j.answer), cardBlock(j.card), sourcesBlock(j.citations)]
       .forEach(function (b) { if (b) main.appendChild(b); });
     var layout = h("div", { class: "k-layout" }, [main, qrBlock(j)]);
     answer.appendChild(layout);
+    say("已为您查到解答。" + stripRefs(j.answer || "").slice(0, 300));
   }
 
   function fail(message, question) {
     answer.textContent = "";
+    say("");
     answer.appendChild(h("div", { class: "k-error", role: "alert" }, [
       h("p", { text: message }),
       h("button", { type: "button", class: "k-btn k-primary", text: "重试", onclick: function () { ask(question); } })
@@ -176,6 +219,7 @@
   async function ask(question) {
     if (busy) return;
     busy = true;
+    stopSpeaking(); status("");
     $("k-question").textContent = question;
     answer.textContent = "";
     answer.setAttribute("aria-busy", "true");
@@ -207,14 +251,17 @@
       fetch("/v1/sessions/" + encodeURIComponent(sessionId), { method: "DELETE", headers: headers() }).catch(function () {});
     }
     sessionId = "";
+    stopSpeaking(); status(""); say("");
     answer.textContent = "";
     $("k-question").textContent = "";
     $("k-q").value = "";
     show("home");
     document.body.setAttribute("data-idle-reset", String(Date.now()));
   }
+  var warned = false;
   function touch() {
     lastActive = Date.now();
+    warned = false;
     clearTimeout(idleTimer);
     idleTimer = setTimeout(function () {
       if (!result.hidden || $("k-q").value || sessionId) reset();
@@ -223,6 +270,11 @@
   function tick() {
     var left = Math.ceil(IDLE_S - (Date.now() - lastActive) / 1000);
     $("k-idle").textContent = !result.hidden && left > 0 ? left + " 秒无操作将自动返回首页" : "";
+    // The visible countdown is not live (it would speak every second); one warning is announced instead.
+    if (!result.hidden && !warned && left > 0 && left <= Math.min(15, Math.ceil(IDLE_S / 2))) {
+      warned = true;
+      say(left + " 秒后将自动返回首页并清除本次记录，触摸屏幕或按任意键可继续使用。");
+    }
     var d = new Date();
     $("k-clock").textContent = d.getFullYear() + "年" + (d.getMonth() + 1) + "月" + d.getDate() + "日 " +
       String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");

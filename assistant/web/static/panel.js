@@ -79,6 +79,7 @@
       h("div", { class: "bubble" }, [
         h("p", { text: "您好！我是政务智能助手，可以为您解答政策问题、查询办事指南。" }),
         h("p", { class: "muted", text: "您可以直接输入问题，或点击下面的常见问题：" }),
+        h("p", { class: "muted kbd-hint", text: "键盘操作：Alt + ↑ / ↓ 在各条回答之间跳转，Esc 关闭窗口。" }),
         h("div", { class: "starters", role: "group", "aria-label": "常见问题" }, STARTERS.map(function (q) {
           return h("button", { type: "button", class: "chip", text: q, onclick: function () { ask(q); } });
         }))
@@ -200,7 +201,7 @@
       cl.question && cl.question !== msg.text ? h("p", { text: cl.question }) : null,
       h("div", { class: "opts" }, cl.options.map(function (o, i) {
         return h("button", {
-          type: "button", class: "chip" + (msg.chosen === i ? " chosen" : ""), text: o.label,
+          type: "button", class: "chip" + (msg.chosen === i ? " chosen" : ""), text: o.label, "data-k": "opt-" + i,
           disabled: msg.chosen !== undefined && msg.chosen !== null,
           "aria-pressed": msg.chosen === i ? "true" : null,
           onclick: function () { msg.chosen = i; update(msg); ask(o.question || o.label); }
@@ -212,19 +213,20 @@
   function renderFooter(msg) {
     if (msg.status !== "done" || !msg.text) return null;
     var kids = [];
-    if ("speechSynthesis" in window && typeof SpeechSynthesisUtterance === "function") {
-      kids.push(h("button", { type: "button", class: "mini speak", "aria-label": "朗读这条回答", onclick: function (e) {
-        speak(msg, e.currentTarget);
-      } }));
-      kids[0].innerHTML = ICON_SPEAK + "<span>朗读</span>";
-    }
+    var speakBtn = h("button", {
+      type: "button", class: "mini speak", "data-k": "speak", "aria-label": "朗读这条回答",
+      "aria-pressed": speaking === msg.id ? "true" : "false", onclick: function (e) { speak(msg, e.currentTarget); }
+    });
+    speakBtn.innerHTML = ICON_SPEAK + "<span>朗读</span>";
+    kids.push(speakBtn);
     if (msg.requestId) {
       kids.push(h("span", { class: "fb-label", text: msg.rating ? "感谢您的反馈！" : "有帮助吗？" }));
       ["up", "down"].forEach(function (r) {
         var b = h("button", {
-          type: "button", class: "mini fb", "data-rating": r, "aria-pressed": msg.rating === r ? "true" : "false",
+          type: "button", class: "mini fb", "data-rating": r, "data-k": "fb-" + r,
+          "aria-pressed": msg.rating === r ? "true" : "false", "aria-disabled": msg.rating ? "true" : null,
           "aria-label": r === "up" ? "有帮助" : "没有帮助", title: r === "up" ? "有帮助" : "没有帮助",
-          disabled: !!msg.rating, onclick: function () { feedback(msg, r); }
+          onclick: function (e) { feedback(msg, r, e.currentTarget); }
         });
         b.innerHTML = r === "up" ? ICON_UP : ICON_DOWN;
         kids.push(b);
@@ -251,15 +253,23 @@
     if (msg.status === "error") {
       err = h("div", { class: "error", role: "alert" }, [
         h("p", { text: msg.error || "服务暂时不可用，请稍后重试。" }),
-        msg.question ? h("button", { type: "button", class: "btn", text: "重试", onclick: function () { retry(msg); } }) : null
+        msg.question ? h("button", { type: "button", class: "btn", "data-k": "retry", text: "重试", onclick: function () { retry(msg); } }) : null
       ]);
     }
     return h("div", {
       class: "msg bot", id: "m-" + msg.id, "data-testid": "widget-answer",
       "aria-busy": msg.status === "streaming" ? "true" : "false", "data-status": msg.status
     }, [
-      h("span", { class: "sr", text: "助手回答：" }),
+      renderHead(msg),
       body, renderClarify(msg), renderCard(msg), renderHandoff(msg), renderCitations(msg), err, renderFooter(msg)
+    ]);
+  }
+
+  // Each answer opens with a small visible heading: the focus target after a redraw, the stop for
+  // Alt+↑/↓ and screen-reader heading navigation, and the row where answer labels go.
+  function renderHead(msg) {
+    return h("div", { class: "msg-head" }, [
+      h("h2", { class: "who", id: "h-" + msg.id, tabindex: "-1", text: "助手回答" })
     ]);
   }
 
@@ -267,21 +277,50 @@
     log.textContent = "";
     if (!state.messages.length) log.appendChild(renderWelcome());
     state.messages.forEach(function (m) { log.appendChild(renderMsg(m)); });
-    scrollDown();
+    var last = state.messages[state.messages.length - 1];
+    if (last) showStart(last); else log.scrollTop = 0;
   }
 
+  // Redraws replace a message's element; focus inside it moves to the same control in the new one
+  // (data-k), or to the answer's heading when that control is gone or disabled, never to <body>.
   function update(msg) {
     var old = document.getElementById("m-" + msg.id);
+    var focused = old && old.contains(document.activeElement) ? document.activeElement : null;
     var el = renderMsg(msg);
     if (old) old.replaceWith(el); else log.appendChild(el);
+    if (focused) refocus(el, focused.getAttribute("data-k"));
+  }
+  function refocus(el, key) {
+    var t = key ? el.querySelector('[data-k="' + key + '"]') : null;
+    if (!t || t.disabled) t = el.querySelector(".who");
+    if (t) t.focus({ preventScroll: true });
+  }
+  function focusLost() {
+    var a = document.activeElement;
+    return !a || a === document.body || !a.isConnected;
   }
 
   var pending = null;
   function updateSoon(msg) {
     if (pending) return;
-    pending = requestAnimationFrame(function () { pending = null; update(msg); scrollDown(); });
+    pending = requestAnimationFrame(function () { pending = null; update(msg); showStart(msg); });
   }
-  function scrollDown() { log.scrollTop = log.scrollHeight; }
+  // Follow the answer as it grows, but never scroll its start out of view: a long answer is read
+  // from its first line. The log scrolls, or the page itself when the window is very short.
+  function showStart(msg) {
+    var el = document.getElementById("m-" + msg.id);
+    if (!el) return;
+    var inLog = getComputedStyle(log).overflowY !== "visible";
+    var sc = inLog ? log : document.scrollingElement;
+    var top = el.getBoundingClientRect().top - (inLog ? log.getBoundingClientRect().top : 0) + sc.scrollTop - 8;
+    if (msg.role === "bot") {
+      var prev = el.previousElementSibling;  // the question too, when both fit
+      if (prev && prev.classList.contains("user") && el.getBoundingClientRect().bottom - prev.getBoundingClientRect().top < sc.clientHeight - 16) {
+        top -= el.getBoundingClientRect().top - prev.getBoundingClientRect().top;
+      }
+    }
+    sc.scrollTop = Math.max(0, Math.min(sc.scrollHeight - sc.clientHeight, top));
+  }
 
   // ---- talking to the API ----
   function headers(extra) {
@@ -394,11 +433,13 @@
     if (!question || busy) return;
     busy = true;
     setBusy(true);
+    var fromLog = focusLost() || log.contains(document.activeElement);
     if (!state.messages.length) log.textContent = "";
     var user = { id: ++seq + "-" + Date.now(), role: "user", text: question };
     var bot = { id: ++seq + "-" + Date.now(), role: "bot", text: "", status: "streaming", citations: [], question: question };
     state.messages.push(user, bot);
-    update(user); update(bot); scrollDown();
+    update(user); update(bot); showStart(bot);
+    if (fromLog || focusLost()) document.getElementById("h-" + bot.id).focus({ preventScroll: true });
     var ctl = controller = new AbortController();
     try {
       try {
@@ -424,7 +465,8 @@
         busy = false;
         setBusy(false);
         if (pending) { cancelAnimationFrame(pending); pending = null; }
-        update(bot); scrollDown(); save();
+        update(bot); showStart(bot); save();
+        if (focusLost()) document.getElementById("h-" + bot.id).focus({ preventScroll: true });
       }
     }
   }
@@ -434,35 +476,60 @@
     if (i > 0 && state.messages[i - 1].role === "user") state.messages.splice(i - 1, 2);
     else if (i >= 0) state.messages.splice(i, 1);
     renderAll();
+    log.focus({ preventScroll: true });  // ask() moves it on to the new answer's heading
     ask(msg.question);
   }
 
-  function feedback(msg, rating) {
+  function feedback(msg, rating, btn) {
+    if (msg.rating) return;
     msg.rating = rating;
-    update(msg); save();
+    save();
+    var row = btn.parentNode;
+    row.querySelector(".fb-label").textContent = "感谢您的反馈！";
+    Array.prototype.forEach.call(row.querySelectorAll(".fb"), function (b) {
+      b.setAttribute("aria-pressed", b === btn ? "true" : "false");
+      b.setAttribute("aria-disabled", "true");
+    });
+    btn.focus();
     fetch(BASE + "/v1/feedback", {
       method: "POST", headers: headers(), body: JSON.stringify({ request_id: msg.requestId, rating: rating, session_id: state.sessionId || undefined })
     }).catch(function () { /* feedback is best effort */ });
   }
 
-  var speaking = null;
+  // Read-aloud: the browser's local Chinese voice, else the server's offline engine (speak.js).
+  // speak.js may have failed to load: the page must keep working, read-aloud then says it cannot.
+  function speechFor(base) {
+    if (window.ZwSpeak) return window.ZwSpeak(base, headers);
+    return { stop: function () {}, speak: function (t, cb) { cb.fail("语音朗读暂不可用，请阅读文字内容。"); } };
+  }
+  var voice = speechFor(BASE), speaking = null;
+  function say(text) {
+    var st = $("zw-status");
+    st.textContent = "";
+    if (text) setTimeout(function () { st.textContent = text; }, 50);  // re-announced even when repeated
+  }
+  function speakingDone() {
+    speaking = null;
+    Array.prototype.forEach.call(log.querySelectorAll(".speak[aria-pressed=true]"), function (b) {
+      b.setAttribute("aria-pressed", "false");
+    });
+  }
   function speak(msg, btn) {
-    var synth = window.speechSynthesis;
-    synth.cancel();
-    if (speaking === msg.id) { speaking = null; return; }
-    var u = new SpeechSynthesisUtterance(String(msg.text).replace(/\[\d{1,2}\]/g, ""));
-    u.lang = "zh-CN";
-    u.rate = 0.9;
-    var voice = synth.getVoices().filter(function (v) { return /^zh(-|_)?(CN)?/i.test(v.lang); })[0];
-    if (voice) u.voice = voice;
-    u.onend = u.onerror = function () { speaking = null; btn.setAttribute("aria-pressed", "false"); };
+    var again = speaking === msg.id;
+    voice.stop(); speakingDone();
+    if (again) { say("已停止朗读。"); return; }
     speaking = msg.id;
     btn.setAttribute("aria-pressed", "true");
-    synth.speak(u);
+    voice.speak(msg.text, {
+      start: function () { say(""); },
+      end: function () { speakingDone(); },
+      fail: function (message) { speakingDone(); say(message); }
+    });
   }
 
   function setBusy(on) {
     send.disabled = on;
+    log.setAttribute("aria-busy", on ? "true" : "false");
     send.textContent = on ? "回答中" : "发送";
   }
 
@@ -474,6 +541,7 @@
         .catch(function () { /* best effort: the server expires sessions anyway */ });
     }
     state = { sessionId: "", messages: [] };
+    voice.stop(); speakingDone(); say("");
     save(); renderAll();
     input.focus();
   }
@@ -497,6 +565,20 @@
   document.addEventListener("keydown", function (e) { if (e.key === "Escape") closePanel(); });
   window.addEventListener("message", function (e) {
     if (e.source === window.parent && e.data && e.data.type === "zw-open") input.focus();
+  });
+
+  // ---- keyboard: Alt+↑ / Alt+↓ move between answers (their headings); past the last, the input ----
+  document.addEventListener("keydown", function (e) {
+    if (!e.altKey || (e.key !== "ArrowUp" && e.key !== "ArrowDown")) return;
+    var heads = Array.prototype.slice.call(log.querySelectorAll(".who"));
+    if (!heads.length) return;
+    e.preventDefault();
+    var cur = document.activeElement && document.activeElement !== document.body ? document.activeElement : input;
+    var before = heads.filter(function (x) { return x !== cur && (x.compareDocumentPosition(cur) & Node.DOCUMENT_POSITION_FOLLOWING); });
+    var after = heads.filter(function (x) { return x !== cur && (x.compareDocumentPosition(cur) & Node.DOCUMENT_POSITION_PRECEDING); });
+    var target = e.key === "ArrowUp" ? before[before.length - 1] || heads[0] : after[0] || input;
+    target.focus({ preventScroll: true });
+    if (target !== input) showStart({ id: target.id.slice(2), role: "heading" });
   });
 
   // ---- composer: Enter sends, Shift+Enter adds a line, IME composition is respected ----
