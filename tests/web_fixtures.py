@@ -37,7 +37,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",  # read-aloud audio starts after an awaited fetch
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+# Browser tests take screenshots; they refresh docs/screenshots/ only when asked
+# (SCREENSHOTS_DIR=docs/screenshots), so an ordinary run leaves the tree clean.
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOTS_DIR") or Path(os.environ.get("TMPDIR", "/tmp")) / "zhengwu-screenshots"
+)
 # axe-core from npm (`make axe` installs it into the ignored .cache/npm); audits skip without it.
 AXE = Path(__file__).resolve().parents[1] / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
