@@ -8,7 +8,6 @@ predicted as anything but ``question``) and false hand-off (other rows predicted
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +17,7 @@ from assistant.intent import IntentClassifier
 
 from . import metrics as m
 from .dataset import EvalRow
-from .report import fmt
+from .report import fmt, write_report_files
 from .runner import intent_summary
 
 
@@ -102,11 +101,4 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 def write_intent_run(out: Path, report: dict[str, Any], records: Sequence[dict[str, Any]]) -> None:
     """report.json, report.md and per_question.jsonl in ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(
-        json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
-    with (out / "per_question.jsonl").open("w", encoding="utf-8") as f:
-        for rec in records:
-            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
+    write_report_files(out, report, records, render_markdown(report))

@@ -32,6 +32,14 @@ FOLLOWUP_KEYS = ("hit@1", "hit@5")
 
 def write_run(out: Path, report: dict[str, Any], records: Sequence[dict[str, Any]]) -> None:
     """Write all four files of a run into ``out`` (created if needed)."""
+    write_report_files(out, report, records, render_markdown(report))
+    (out / "report.html").write_text(render_html(report, records), encoding="utf-8")
+
+
+def write_report_files(
+    out: Path, report: dict[str, Any], records: Sequence[dict[str, Any]], markdown: str
+) -> None:
+    """report.json, per_question.jsonl and report.md (``markdown``) in ``out``, created if needed."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(
         json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
@@ -39,8 +47,7 @@ def write_run(out: Path, report: dict[str, Any], records: Sequence[dict[str, Any
     with (out / "per_question.jsonl").open("w", encoding="utf-8") as f:
         for rec in records:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
-    (out / "report.html").write_text(render_html(report, records), encoding="utf-8")
+    (out / "report.md").write_text(markdown, encoding="utf-8")
 
 
 def fmt(value: Any) -> str:

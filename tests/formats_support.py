@@ -155,7 +155,12 @@ def table_pdf(path: Path, caption: str, rows: Sequence[Sequence[str]]) -> Path:
     for x in x_edges:
         ops.append(f"{x} {top} m {x} {bottom} l S")
     ops.append(f"BT /F1 12 Tf 50 {bottom - 30} Td (Fees are paid at the counter.) Tj ET")
-    stream = "\n".join(ops).encode()
+    path.write_bytes(one_page_pdf("\n".join(ops).encode()))
+    return path
+
+
+def one_page_pdf(stream: bytes) -> bytes:
+    """A one-page PDF (Helvetica as /F1) around the content ``stream``, assembled by hand."""
     objs = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -172,5 +177,4 @@ def table_pdf(path: Path, caption: str, rows: Sequence[Sequence[str]]) -> Path:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    path.write_bytes(out)
-    return path
+    return out

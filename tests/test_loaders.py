@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from formats_support import one_page_pdf
 
 from assistant.errors import LoaderError
 from assistant.ingest.loaders import LOADERS, iter_knowledge, load_file, normalize_date, normalize_status
@@ -156,24 +157,7 @@ def test_docx_with_table(tmp_path: Path) -> None:
 
 def _tiny_pdf(text: str) -> bytes:
     """A one-page PDF with Helvetica text, assembled by hand (no PDF writer dependency)."""
-    stream = f"BT /F1 12 Tf 50 700 Td ({text}) Tj ET".encode()
-    objs = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for i, obj in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return out
+    return one_page_pdf(f"BT /F1 12 Tf 50 700 Td ({text}) Tj ET".encode())
 
 
 def test_pdf(tmp_path: Path) -> None:
