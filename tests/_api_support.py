@@ -191,3 +191,19 @@ def make_api_client(api_assistant: Any, tmp_path: Path) -> Iterator[Callable[...
 def api_client(make_api_client: Callable[..., TestClient]) -> TestClient:
     """A api_client on an app with default security (no keys: anonymous) and no rate limit."""
     return make_api_client()
+
+
+def serve_py_env(tmp: Path, **api: str) -> dict[str, str]:
+    """Environment for ``python serve.py`` over the API test index in ``tmp``; ``api`` sets ``ASSISTANT_API__*``."""
+    index_dir = build_api_index(tmp)
+    env = {
+        "ASSISTANT_INDEX_DIR": str(index_dir),
+        "ASSISTANT_KNOWLEDGE_DIR": str(tmp / "knowledge"),
+        "ASSISTANT_CACHE_DIR": str(tmp / "cache"),
+        "ASSISTANT_EMBEDDER__NAME": "hash",
+        "ASSISTANT_EMBEDDER__DIM": "256",
+        "ASSISTANT_TODAY": "2026-11-26",
+        "ASSISTANT_API__SESSION_DB": str(tmp / "sessions.sqlite3"),
+    }
+    env.update({f"ASSISTANT_API__{k.upper()}": v for k, v in api.items()})
+    return env

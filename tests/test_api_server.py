@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from _api_support import build_api_index, parse_sse
+from _api_support import parse_sse, serve_py_env
 from web_fixtures import serve_py
 
 pytestmark = pytest.mark.integration
@@ -19,17 +19,7 @@ QUESTION = "办理普通护照需要什么材料？"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("server")
-    index_dir = build_api_index(tmp)
-    env = {
-        "ASSISTANT_INDEX_DIR": str(index_dir),
-        "ASSISTANT_KNOWLEDGE_DIR": str(tmp / "knowledge"),
-        "ASSISTANT_CACHE_DIR": str(tmp / "cache"),
-        "ASSISTANT_EMBEDDER__NAME": "hash",
-        "ASSISTANT_EMBEDDER__DIM": "256",
-        "ASSISTANT_TODAY": "2026-11-26",
-        "ASSISTANT_API__SESSION_DB": str(tmp / "sessions.sqlite3"),
-        "ASSISTANT_API__KIOSK_KEYS": json.dumps([KEY]),
-    }
+    env = serve_py_env(tmp, kiosk_keys=json.dumps([KEY]))
     with serve_py(env, startup_timeout_s=60) as base:
         yield base
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _api_support import build_api_index
+from _api_support import serve_py_env
 from web_fixtures import ROOT, serve_py
 
 pytestmark = pytest.mark.integration
@@ -24,24 +24,9 @@ pytestmark = pytest.mark.integration
 KEY = "kiosk-hardening-key-0123456789"
 
 
-def _env(tmp: Path, **api: str) -> dict[str, str]:
-    index_dir = build_api_index(tmp)
-    env = {
-        "ASSISTANT_INDEX_DIR": str(index_dir),
-        "ASSISTANT_KNOWLEDGE_DIR": str(tmp / "knowledge"),
-        "ASSISTANT_CACHE_DIR": str(tmp / "cache"),
-        "ASSISTANT_EMBEDDER__NAME": "hash",
-        "ASSISTANT_EMBEDDER__DIM": "256",
-        "ASSISTANT_TODAY": "2026-11-26",
-        "ASSISTANT_API__SESSION_DB": str(tmp / "sessions.sqlite3"),
-    }
-    env.update({f"ASSISTANT_API__{k.upper()}": v for k, v in api.items()})
-    return env
-
-
 @pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = _env(
+    env = serve_py_env(
         tmp_path_factory.mktemp("keyed"),
         kiosk_keys=json.dumps([KEY]),
         rate_limit_per_minute="0",
@@ -96,7 +81,7 @@ def test_empty_key_refuses_to_start(tmp_path: Path) -> None:
 
 
 def test_forwarded_for_is_not_trusted_from_loopback(tmp_path: Path) -> None:
-    env = _env(tmp_path, rate_limit_per_minute="3")
+    env = serve_py_env(tmp_path, rate_limit_per_minute="3")
     with serve_py(env, startup_timeout_s=60) as base:
         codes = [
             httpx.get(base + "/v1/models", headers={"X-Forwarded-For": f"10.0.0.{i}"}).status_code
