@@ -69,6 +69,15 @@ class AnswerSettings(BaseModel):
     hotline: str = "12345"
     message_board: str = "12345 政务服务便民热线网上留言板"
     grounding_threshold: float = 0.5
+    # intent model (assistant.intent registry: linear | fake) or none: the rule classifier alone.
+    # An embedder the weights were not trained with (e.g. hash) falls back to none with a warning.
+    # Off by default: on the Beijing dev questions linear raises false hand-off 0.010 → 0.216 (its
+    # colloquial training data does not cover official FAQ wording; docs/answering.md).
+    intent: str = "none"
+    # the model hands off (case / complaint / human) or replies itself (chitchat / greeting) only when
+    # its label has at least this probability and ``question`` less than ``intent_question_guard``
+    intent_threshold: float = 0.7
+    intent_question_guard: float = 0.2
 
 
 class LLMSettings(BaseModel):

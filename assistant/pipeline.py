@@ -1,25 +1,33 @@
-"""The ``Assistant``: parse → rewrite → retrieve → hand off / refuse / clarify / answer, for the API and evals.
+"""The ``Assistant``: parse → rewrite → retrieve → intent → hand off / refuse / clarify / answer, for the API and evals.
 
-It knows nothing of HTTP. Every stage's time is reported in ``Answer.timings`` (milliseconds).
+It knows nothing of HTTP. Every stage's time is reported in ``Answer.timings`` (milliseconds). The
+intent model (``answer.intent``) classifies the self-contained question with the query vector the
+retriever already computed; its label and probability go on ``Answer.intent``.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+
+import numpy as np
 
 from .answering.base import Answerer, make_answerer
 from .answering.respond import respond
 from .config import Settings
 from .conversation import rewrite
 from .embedders import make_embedder
-from .errors import InvalidInputError
+from .errors import ConfigError, InvalidInputError
+from .intent import IntentClassifier, make_intent_classifier
 from .query import Query
 from .retrieval import HybridRetriever, Retriever
 from .safety import mask_answer
 from .text import load_tokenizer
 from .types import Answer, Event, Filters, Hit, Turn
+
+log = logging.getLogger(__name__)
 
 DELTA_CHARS = 24  # a streamed answer's text comes in pieces of about this many characters
 
@@ -73,10 +81,17 @@ def answer_events(ans: Answer) -> Iterator[Event]:
 class Assistant:
     """The one object the API and evals call."""
 
-    def __init__(self, settings: Settings, retriever: Retriever, answerer: Answerer) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: Retriever,
+        answerer: Answerer,
+        intent: IntentClassifier | None = None,
+    ) -> None:
         self.settings = settings
         self.retriever = retriever
         self.answerer = answerer
+        self.intent = intent  # None: the rule classifier alone (answer.intent = none, or a fallback)
         self._ready = False
 
     @classmethod
@@ -84,12 +99,20 @@ class Assistant:
         """Wire the configured backends; cheap — nothing is loaded until ``warm_up()``."""
         embedder = make_embedder(settings.embedder)
         retriever = HybridRetriever(settings.index_dir, embedder, settings.retrieval, settings.today)
-        return cls(settings, retriever, make_answerer(settings, chunk_source=retriever.chunks_of))
+        name = settings.answer.intent
+        intent = make_intent_classifier(name, embedder) if name != "none" else None
+        return cls(settings, retriever, make_answerer(settings, chunk_source=retriever.chunks_of), intent)
 
     def warm_up(self) -> None:
         """Open the index and load models; raises ``IndexMissingError`` when there is no index."""
         self.retriever.warm_up()
         self.answerer.warm_up()
+        if self.intent is not None:
+            try:
+                self.intent.warm_up()
+            except ConfigError as exc:  # e.g. the hash embedder, or weights trained with another one
+                log.warning("intent model %r not used, rule classifier only: %s", self.intent.name, exc)
+                self.intent = None
         load_tokenizer()  # the tokenizer Query.parse uses, so the first question does not pay for it
         self._ready = True
 
@@ -113,8 +136,17 @@ class Assistant:
         # evals collapse these to documents; answerers use the top few
         k = max(self.settings.retrieval.top_k, 20)
         filters = Filters(region=region, today=self.settings.today)
-        hits = self.retriever.search(query.text, k=k, filters=filters)
+        vector: np.ndarray | None = None
+        search_with_vector = getattr(self.retriever, "search_with_vector", None)
+        if self.intent is not None and search_with_vector is not None:
+            hits, vector = search_with_vector(query.text, k=k, filters=filters)
+        else:
+            hits = self.retriever.search(query.text, k=k, filters=filters)
         timings["retrieve_ms"] = _ms(t)
+        if self.intent is not None:
+            t = time.perf_counter()
+            query = query.with_intent(self.intent.predict(query.text, vector))
+            timings["intent_ms"] = _ms(t)
         t = time.perf_counter()
         ans = respond(
             query,
@@ -124,6 +156,8 @@ class Assistant:
             relevance_floor=self.retriever.relevance_floor,
         )
         mask_answer(ans)  # a source may quote someone's card or ID number
+        if query.intent is not None:
+            ans.intent, ans.intent_confidence = query.intent.label, round(query.intent.confidence, 4)
         timings["answer_ms"] = _ms(t)
         timings["total_ms"] = _ms(started)
         ans.timings = timings
@@ -139,6 +173,7 @@ class Assistant:
             "embedder": self.settings.embedder.name,
             "retriever": retriever,
             "answerer": self.answerer.name,
+            "intent": self.intent.name if self.intent is not None else "none",
             "index_size": retriever["chunks"],
             "documents": retriever["documents"],
         }

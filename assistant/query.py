@@ -3,8 +3,9 @@
 ``Query.parse`` takes the citizen's message and the self-contained question it stands for (the
 conversation rewriter's output; the message itself when it is not a follow-up) and computes what the
 stages ask of it: normalised text (NFKC, 繁→简, lower-case Latin), content words, the places it names,
-the aspect it asks about (材料 / 地点 / 时限 …), whether it asks for history. ``intent`` is a slot for
-the intent classifier (issue 9); nothing fills it yet.
+the aspect it asks about (材料 / 地点 / 时限 …), whether it asks for history. ``intent`` is the
+intent model's prediction for ``text``, set by the pipeline after retrieval (``with_intent``; None
+when ``answer.intent`` is ``none``).
 
 Topic / aspect splitting lives here too because both the rewriter and the clarifying question use it.
 """
@@ -12,11 +13,15 @@ Topic / aspect splitting lives here too because both the rewriter and the clarif
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from .regions import Place, named_places
 from .text import normalize, normalize_query, tokenize
 from .validity import asks_for_history
+
+if TYPE_CHECKING:
+    from .intent import IntentPrediction
 
 # Aspect phrases: what is asked about a topic (removed to find the topic, kept to re-ask it).
 _ASPECT = re.compile(
@@ -91,7 +96,7 @@ class Query:
     places: tuple[Place, ...]  # places ``text`` names, longest first
     aspect: str  # what ``text`` asks about its subject ("" when it asks about nothing in particular)
     asks_history: bool
-    intent: str | None = None  # filled by the intent classifier once there is one (issue 9)
+    intent: IntentPrediction | None = None  # label + calibrated probabilities of ``text``; None: no model
 
     @classmethod
     def parse(cls, raw: str, text: str = "") -> Query:
@@ -109,3 +114,7 @@ class Query:
             aspect=aspect_of(text),
             asks_history=asks_for_history(normalized),
         )
+
+    def with_intent(self, intent: IntentPrediction | None) -> Query:
+        """This query with the intent model's prediction attached."""
+        return replace(self, intent=intent)

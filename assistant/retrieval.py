@@ -168,18 +168,25 @@ class HybridRetriever:
         return self._state
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        return self.search_with_vector(query, k, filters)[0]
+
+    def search_with_vector(
+        self, query: str, k: int | None = None, filters: Filters | None = None
+    ) -> tuple[list[Hit], np.ndarray | None]:
+        """``search``, plus the query embedding it computed (None when nothing was embedded), so the
+        intent model need not embed the question a second time."""
         if not query or not query.strip():
             raise InvalidInputError("query is empty")
         state = self._loaded()
         if len(state.index) == 0:
-            return []
+            return [], None
         k = k or self.settings.top_k
         filters = filters or Filters()
         q = normalize_query(query)
         cand = self._candidates(q, state)
         rows = self._filter(cand.rows, q, filters, state)
         if rows.size == 0:
-            return []
+            return [], cand.qvec
         dense = np.asarray(state.index.vectors[rows]) @ cand.qvec
         kw = state.index.keyword.score_rows(cand.tokens, rows)
         scores = fuse(dense, kw, self.settings)
@@ -198,7 +205,7 @@ class HybridRetriever:
             )
             for j in order[keep]
         ]
-        return self._rerank(q, hits)[:k]
+        return self._rerank(q, hits)[:k], cand.qvec
 
     # ------------------------------------------------------------------ stages
 

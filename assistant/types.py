@@ -209,7 +209,9 @@ class Turn:
     content: str
 
 
-AnsweredBy = Literal["extractive", "llm", "llm_fallback_extractive", "handoff", "clarify"]
+AnsweredBy = Literal[
+    "extractive", "llm", "llm_fallback_extractive", "handoff", "clarify", "scope", "greeting"
+]
 
 
 @dataclass
@@ -227,6 +229,8 @@ class Answer:
     confidence: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # stage -> milliseconds
     hits: list[Hit] = field(default_factory=list)
+    intent: str = ""  # the intent model's label of the question ("" without a model)
+    intent_confidence: float | None = None  # its calibrated probability
 
     @property
     def answered(self) -> bool:
@@ -245,6 +249,8 @@ class Answer:
             "rewritten_question": self.rewritten_question,
             "confidence": self.confidence,
             "timings": self.timings,
+            "intent": self.intent or None,
+            "intent_confidence": self.intent_confidence,
         }
 
 

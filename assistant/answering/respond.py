@@ -70,6 +70,38 @@ def on_topic(query: Query, hits: Sequence[Hit]) -> list[Hit]:
     return [h for h in hits if query.words & set(tokenize(h.chunk.title, ngrams=False))]
 
 
+# The intent model's hand-off labels → the hand-off builder's reasons.
+MODEL_HANDOFF = {"case": "individual_case", "complaint": "complaint", "human": "human_requested"}
+SCOPE_TEXT = (
+    "我是政务服务智能助手，可以解答办事指南、政策法规方面的问题（如办理材料、地点、时限、社保、户籍等）。"
+    "您的问题不在我的服务范围内，换个政务问题试试吧；其他诉求可拨打{hotline}政务服务便民热线。"
+)
+GREETING_TEXT = "您好！我是政务服务智能助手，请直接告诉我您想办理或咨询的事项，例如“居住证怎么办理”。"
+THANKS_TEXT = "不客气，很高兴能帮到您！还有其他问题可以随时问我。"
+
+
+def model_decision(query: Query, settings: Settings) -> str | None:
+    """What the intent model adds to the rules: a hand-off reason, ``"scope"``, ``"greeting"``, or None.
+
+    Only when the model is confident: its label has probability ≥ ``answer.intent_threshold`` and
+    ``question`` less than ``answer.intent_question_guard`` (a message that may well be a question is
+    answered). ``other_region`` adds nothing: the place check (``regions.uncovered_place``) decides.
+    """
+    p = query.intent
+    a = settings.answer
+    if p is None or p.label == "question" or p.confidence < a.intent_threshold:
+        return None
+    if p.probs.get("question", 0.0) >= a.intent_question_guard:
+        return None
+    if p.label in MODEL_HANDOFF:
+        return MODEL_HANDOFF[p.label]
+    if p.label == "chitchat":
+        return "scope"
+    if p.label == "greeting":
+        return "greeting"
+    return None
+
+
 def respond(
     query: Query,
     hits: Sequence[Hit],
@@ -82,7 +114,10 @@ def respond(
 
     0. hits whose documents are not in force are dropped (``validity``: the last guard) unless the
        question asks for history; 1. a request for a human, an individual case or a complaint →
-       hand-off (with the department's phone when the hits know it); 2. no hits left, a best dense score
+       hand-off (with the department's phone when the hits know it), by the rule classifier
+       (``classify``) or, when confident, the intent model (``query.intent``, ``model_decision``); an
+       off-topic message or a greeting (the model, confident) → a short scope statement or greeting,
+       no quote; 2. no hits left, a best dense score
        below the relevance floor (the embedder's calibrated ``relevance_floor`` unless
        ``answer.relevance_floor`` is set), or confidence below ``answer.min_confidence`` → honest
        refusal + hand-off; 3. the question names a place none of the top hits applies to (上海's rules
@@ -101,6 +136,13 @@ def respond(
     decision = classify_message(query)
     if decision is not None:
         return handed_off(build_handoff(decision.reason, on_topic(query, valid), settings))
+    model = model_decision(query, settings)
+    if model in ("scope", "greeting"):
+        return _shaped(
+            Answer(text=_reply_text(model, query, settings), answered_by=model), query, conf, valid
+        )
+    if model is not None:
+        return handed_off(build_handoff(model, on_topic(query, valid), settings))
     if should_refuse(valid, settings, conf, relevance_floor):
         return handed_off(build_handoff("low_confidence" if valid else "no_knowledge", valid, settings))
     place = uncovered_place(query.places, valid)
@@ -112,6 +154,12 @@ def respond(
     ans = answerer.answer(query.text, valid)
     ans.question, ans.rewritten_question, ans.confidence = query.raw, query.text, conf
     return ans
+
+
+def _reply_text(kind: str, query: Query, settings: Settings) -> str:
+    if kind == "scope":
+        return SCOPE_TEXT.format(hotline=settings.answer.hotline)
+    return THANKS_TEXT if re.search(r"谢|感谢|辛苦", query.raw) else GREETING_TEXT
 
 
 def _shaped(ans: Answer, query: Query, conf: float, hits: list[Hit]) -> Answer:

@@ -104,6 +104,14 @@ class ChatResponse(BaseModel):
     answered_by: str
     confidence: float = 0.0
     timings: dict[str, float] = {}
+    intent: str | None = Field(
+        default=None,
+        description="the intent model's label (question, case, complaint, human, chitchat, other_region, "
+        "greeting); absent when no intent model is configured",
+    )
+    intent_confidence: float | None = Field(
+        default=None, description="the intent label's calibrated probability"
+    )
     qr: list[QRLink] | None = Field(default=None, description="kiosk channel only: URLs to show as QR codes")
     full_answer: str | None = Field(default=None, description="kiosk channel only: the untruncated answer")
 

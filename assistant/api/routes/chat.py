@@ -91,6 +91,8 @@ def chat_response(
     fields = {key: wire[key] for key in ("answer", "citations", "card", "handoff", "clarify", "answered_by")}
     fields["confidence"] = wire["confidence"]
     fields["timings"] = {**wire["timings"], "server_ms": server_ms}
+    if answer.intent:
+        fields["intent"], fields["intent_confidence"] = answer.intent, answer.intent_confidence
     if channel == "kiosk":
         fields.update(kiosk_fields(answer))
     return ChatResponse.model_validate({**fields, "session_id": session_id, "request_id": request_id})
