@@ -12,8 +12,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-import numpy as np
-
 from .answering.base import Answerer, make_answerer
 from .answering.respond import respond
 from .config import Settings
@@ -136,12 +134,8 @@ class Assistant:
         # evals collapse these to documents; answerers use the top few
         k = max(self.settings.retrieval.top_k, 20)
         filters = Filters(region=region, today=self.settings.today)
-        vector: np.ndarray | None = None
-        search_with_vector = getattr(self.retriever, "search_with_vector", None)
-        if self.intent is not None and search_with_vector is not None:
-            hits, vector = search_with_vector(query.text, k=k, filters=filters)
-        else:
-            hits = self.retriever.search(query.text, k=k, filters=filters)
+        # the intent model reads the query vector retrieval already computed: one embedding per question
+        hits, vector = self.retriever.search_with_vector(query.text, k=k, filters=filters)
         timings["retrieve_ms"] = _ms(t)
         if self.intent is not None:
             t = time.perf_counter()

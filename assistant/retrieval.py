@@ -40,6 +40,11 @@ class Retriever(Protocol):
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         """Best first; at most ``k`` hits; never returns chunks not in force unless asked (``validity``)."""
 
+    def search_with_vector(
+        self, query: str, k: int | None = None, filters: Filters | None = None
+    ) -> tuple[list[Hit], np.ndarray | None]:
+        """``search``, plus the query embedding it used (None when nothing was embedded)."""
+
     def describe(self) -> dict[str, Any]:
         """Name and settings, plus ``chunks`` and ``documents`` indexed (0 before ``warm_up``)."""
 
