@@ -8,6 +8,7 @@ class AssistantError(Exception):
 
     code = "assistant_error"
     http_status = 500
+    retry_after_s: int | None = None  # seconds a client should wait before retrying (Retry-After)
 
 
 class ConfigError(AssistantError):

@@ -78,7 +78,7 @@ async def _on_assistant_error(request: Request, exc: Exception) -> JSONResponse:
     status = exc.http_status
     if status >= 500:
         log.error(json.dumps({"event": "error", "request_id": request_id_of(request), "code": exc.code}))
-    retry_after = getattr(exc, "retry_after_s", None)
+    retry_after = exc.retry_after_s
     headers = {"Retry-After": str(retry_after)} if retry_after else None
     return error_response(status, exc.code, str(exc) or exc.code, request_id_of(request), headers)
 

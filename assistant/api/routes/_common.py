@@ -71,9 +71,8 @@ def error_event_data(exc: BaseException, request_id: str) -> dict[str, Any]:
     if isinstance(exc, AssistantError):
         body = error_body(exc.code, str(exc) or exc.code, request_id)
         body["error"]["status"] = exc.http_status
-        retry_after = getattr(exc, "retry_after_s", None)
-        if retry_after:
-            body["error"]["retry_after"] = retry_after
+        if exc.retry_after_s:
+            body["error"]["retry_after"] = exc.retry_after_s
         return body
     body = error_body("internal_error", "internal error", request_id)
     body["error"]["status"] = 500
