@@ -221,8 +221,8 @@ def score_answer(row: EvalRow, answer: Answer) -> dict[str, Any]:
     cited = [c.doc_id for c in answer.citations]
     supported, checked = grounding_counts(answer) if answered else (0, 0)
     scored = answered and bool(row.gold)
-    # the pipeline's own intent label, once it exposes one (``Answer.intent``); "" until then
-    got_intent = str(getattr(answer, "intent", "") or "")
+    # the pipeline's own intent label (``Answer.intent``); "" when no intent model runs
+    got_intent = answer.intent
     return {
         "got": answer.text,
         "answered_by": answer.answered_by,
