@@ -15,6 +15,7 @@ from ...types import Answer
 from ..errors import error_body
 from ..logging import log_event
 from ..metrics import Metrics
+from ..security import Principal
 
 T = TypeVar("T")
 HISTORY_EXCHANGES = 5  # a chat turn is rewritten with at most this many earlier exchanges
@@ -52,9 +53,28 @@ def record_answer(
     )
 
 
-def exchange(answer: Answer, question: str, session_id: str, rid: str) -> Exchange:
-    """The session record of one chat turn."""
+STORED_HITS = 10  # retrieved chunks kept with an exchange (for review and insights)
+# further answer fields kept in ``Exchange.meta`` when present (read from ``Answer.to_dict()``)
+META_FIELDS = ("intent", "intent_confidence", "moderation", "label")
+
+
+def stored_channel(principal: Principal, requested: str) -> str:
+    """The channel an exchange is filed under: the key's kind (widget / kiosk); without a key of
+    either kind, the channel the request named (web → widget)."""
+    if principal.kind in ("widget", "kiosk"):
+        return principal.kind
+    return {"web": "widget"}.get(requested, requested)
+
+
+def exchange(answer: Answer, question: str, session_id: str, rid: str, channel: str = "") -> Exchange:
+    """The session record of one chat turn, with what review and insights need."""
     cites = [{"n": c.n, "doc_id": c.doc_id, "title": c.title, "url": c.url} for c in answer.citations]
+    hits = [
+        {"doc_id": h.doc_id, "title": h.chunk.title, "score": round(float(h.score), 6)}
+        for h in answer.hits[:STORED_HITS]
+    ]
+    wire = answer.to_dict()
+    meta = {key: wire[key] for key in META_FIELDS if wire.get(key) not in (None, "")}
     return Exchange(
         request_id=rid,
         session_id=session_id,
@@ -63,6 +83,11 @@ def exchange(answer: Answer, question: str, session_id: str, rid: str) -> Exchan
         answered_by=answer.answered_by,
         handoff=answer.handoff.reason if answer.handoff else "",
         citations=cites,
+        channel=channel,
+        confidence=round(float(answer.confidence), 6),
+        department=answer.citations[0].department if answer.citations else "",
+        hits=hits,
+        meta=meta,
     )
 
 
