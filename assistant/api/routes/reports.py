@@ -111,7 +111,7 @@ async def list_reports(
     status: ReportStatus | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     found = await run_in_threadpool(
         lambda: db.reports.list(status=status, overdue=overdue, limit=limit, offset=offset)
