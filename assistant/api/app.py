@@ -2,12 +2,15 @@
 
 Start-up loads the index in a worker thread (``asyncio.to_thread``) without blocking the server, so
 ``/healthz`` answers at once and ``/readyz`` (and chat/search) return 503 until the assistant is ready.
+Building the app opens the state database (``assistant.storage``), upgrading its schema first; the
+lifespan also runs the retention purge every ``retention.interval_minutes`` (one replica at a time).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -63,16 +66,43 @@ def _warm_up_in_background(app: FastAPI) -> asyncio.Task[None] | None:
     return asyncio.create_task(load())
 
 
+RETENTION_FIRST_RUN_S = 60.0  # the first purge attempt this long after start (then every interval)
+
+
+def _retention_in_background(app: FastAPI) -> asyncio.Task[None] | None:
+    """Every ``retention.interval_minutes``, purge records past ``retention.days`` (one replica at a time)."""
+    from ..storage.retention import run_once
+
+    retention = app.state.settings.retention
+    if retention.interval_minutes <= 0:
+        return None
+    interval = retention.interval_minutes * 60.0
+
+    async def loop() -> None:
+        await asyncio.sleep(min(RETENTION_FIRST_RUN_S, interval))
+        while True:
+            try:
+                counts = await asyncio.to_thread(run_once, app.state.db, retention)
+                if counts is not None:
+                    log.info('{"event": "retention_purge", "counts": %s}', json.dumps(counts))
+            except Exception as exc:  # a failed purge is retried next interval; the server stays up
+                log.error('{"event": "retention_purge_failed", "error": %r}', f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(interval)
+
+    return asyncio.create_task(loop())
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    task = _warm_up_in_background(app)
+    tasks = [t for t in (_warm_up_in_background(app), _retention_in_background(app)) if t is not None]
     try:
         yield
     finally:
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         app.state.store.close()
         if app.state.owns_db:
             app.state.db.close()
