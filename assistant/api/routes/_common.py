@@ -53,7 +53,7 @@ def record_answer(
     )
 
 
-STORED_HITS = 10  # retrieved chunks kept with an exchange (for review and insights)
+REVIEW_HITS = 5  # hits (with their scores) kept with each exchange for the console's review
 # further answer fields kept in ``Exchange.meta`` when present (read from ``Answer.to_dict()``)
 META_FIELDS = ("intent", "intent_confidence", "moderation", "label")
 
@@ -67,12 +67,26 @@ def stored_channel(principal: Principal, requested: str) -> str:
 
 
 def exchange(answer: Answer, question: str, session_id: str, rid: str, channel: str = "") -> Exchange:
-    """The session record of one chat turn, with what review and insights need."""
-    cites = [{"n": c.n, "doc_id": c.doc_id, "title": c.title, "url": c.url} for c in answer.citations]
-    hits = [
-        {"doc_id": h.doc_id, "title": h.chunk.title, "score": round(float(h.score), 6)}
-        for h in answer.hits[:STORED_HITS]
+    """The session record of one chat turn, with what the console's review shows: channel, confidence,
+    the answering department, the top hits with their scores, and ``meta`` (intent, moderation, label)."""
+    cites = [
+        {"n": c.n, "doc_id": c.doc_id, "title": c.title, "url": c.url, "department": c.department}
+        for c in answer.citations
     ]
+    hits = [
+        {
+            "doc_id": h.doc_id,
+            "title": h.chunk.title,
+            "chunk_id": h.chunk.id,
+            "score": round(float(h.score), 4),
+            "dense": None if h.dense_score is None else round(float(h.dense_score), 4),
+            "keyword": None if h.keyword_score is None else round(float(h.keyword_score), 4),
+        }
+        for h in answer.hits[:REVIEW_HITS]
+    ]
+    department = answer.citations[0].department if answer.citations else ""
+    if not department and answer.handoff is not None:
+        department = answer.handoff.department
     wire = answer.to_dict()
     meta = {key: wire[key] for key in META_FIELDS if wire.get(key) not in (None, "")}
     return Exchange(
@@ -84,8 +98,8 @@ def exchange(answer: Answer, question: str, session_id: str, rid: str, channel: 
         handoff=answer.handoff.reason if answer.handoff else "",
         citations=cites,
         channel=channel,
-        confidence=round(float(answer.confidence), 6),
-        department=answer.citations[0].department if answer.citations else "",
+        confidence=round(float(answer.confidence), 4),
+        department=department,
         hits=hits,
         meta=meta,
     )
