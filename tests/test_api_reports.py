@@ -117,6 +117,17 @@ def test_admin_lists_reports_by_status_and_overdue(keyed: TestClient) -> None:
     assert keyed.get("/v1/admin/reports", headers=_h(WIDGET)).status_code == 401
 
 
+def test_the_handler_sees_the_reported_answer_until_the_citizen_erases_it(keyed: TestClient) -> None:
+    answer = _ask(keyed, KIOSK)
+    n = _file(keyed, KIOSK, answer["request_id"])["tracking_number"]
+    [listed] = keyed.get("/v1/admin/reports", headers=_h(ADMIN)).json()["reports"]
+    assert listed["exchange"]["question"] == Q and listed["exchange"]["answer"] == answer["answer"]
+    assert listed["exchange"]["channel"] == "kiosk"
+    assert keyed.delete(f"/v1/sessions/{answer['session_id']}", headers=_h(KIOSK)).status_code == 204
+    [after] = keyed.get("/v1/admin/reports", headers=_h(ADMIN)).json()["reports"]
+    assert after["tracking_number"] == n and after["exchange"] is None  # erased: the report stays
+
+
 def test_chat_routes_store_channel_confidence_department_hits_and_meta(keyed: TestClient) -> None:
     kiosk = _ask(keyed, KIOSK)
     widget = _ask(keyed, WIDGET)

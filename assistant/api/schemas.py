@@ -213,9 +213,21 @@ class ReportStatusOut(ReportCreated):
     history: list[ReportStep] = []
 
 
+class ReportedExchange(BaseModel):
+    question: str
+    answer: str
+    answered_by: str = ""
+    channel: str = ""
+    created_at: str
+    citations: list[dict[str, Any]] = []
+
+
 class ReportAdminOut(ReportStatusOut):
     request_id: str
     note: str
+    exchange: ReportedExchange | None = Field(
+        default=None, description="the reported answer; null once its conversation was erased or purged"
+    )
 
 
 class ReportList(BaseModel):

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import InvalidInputError, NotFoundError
+from ...sessions import SessionStore
 from ...storage import Report
 from ..deps import AdminDep, DatabaseDep, PrincipalDep, SettingsDep, StoreDep
 from ..logging import log_event
@@ -57,8 +58,20 @@ def citizen_view(report: Report) -> dict[str, Any]:
     }
 
 
-def admin_view(report: Report) -> dict[str, Any]:
-    return citizen_view(report) | {"request_id": report.request_id, "note": report.note}
+def admin_view(report: Report, store: SessionStore) -> dict[str, Any]:
+    """The handler's view: the citizen's note and the reported answer (None once purged or erased)."""
+    ex = store.get(report.request_id)
+    exchange = None
+    if ex is not None:
+        exchange = {
+            "question": ex.question,
+            "answer": ex.answer,
+            "answered_by": ex.answered_by,
+            "channel": ex.channel,
+            "created_at": iso(ex.created_at),
+            "citations": ex.citations,
+        }
+    return citizen_view(report) | {"request_id": report.request_id, "note": report.note, "exchange": exchange}
 
 
 @router.post(
@@ -107,16 +120,18 @@ async def report_status(
 )
 async def list_reports(
     db: DatabaseDep,
+    store: StoreDep,
     _admin: AdminDep,
     status: ReportStatus | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
-    found = await run_in_threadpool(
-        lambda: db.reports.list(status=status, overdue=overdue, limit=limit, offset=offset)
-    )
-    return {"reports": [admin_view(r) for r in found]}
+    def page() -> list[dict[str, Any]]:
+        found = db.reports.list(status=status, overdue=overdue, limit=limit, offset=offset)
+        return [admin_view(r, store) for r in found]
+
+    return {"reports": await run_in_threadpool(page)}
 
 
 @router.patch(
@@ -128,15 +143,20 @@ async def list_reports(
     summary="Move a report on and/or reply to the citizen (audited)",
 )
 async def update_report(
-    body: ReportUpdate, db: DatabaseDep, admin: AdminDep, tracking_number: str = TrackingNumber
+    body: ReportUpdate,
+    db: DatabaseDep,
+    store: StoreDep,
+    admin: AdminDep,
+    tracking_number: str = TrackingNumber,
 ) -> dict[str, Any]:
-    report = await run_in_threadpool(
-        lambda: db.reports.update(
+    def change() -> dict[str, Any]:
+        report = db.reports.update(
             tracking_number,
             actor=admin.key_id or admin.kind,
             role=admin.kind,
             status=body.status,
             handler_note=body.handler_note,
         )
-    )
-    return admin_view(report)
+        return admin_view(report, store)
+
+    return await run_in_threadpool(change)
