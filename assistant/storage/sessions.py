@@ -37,7 +37,7 @@ _OWNER = select(SESSIONS.c.owner).where(
 )
 _SESSION_OF = select(EXCHANGES.c.session_id).where(EXCHANGES.c.request_id == bindparam("rid"))
 _LATEST = _EXCHANGE_QUERY.where(EXCHANGES.c.session_id == bindparam("sid")).order_by(EXCHANGES.c.id.desc())
-_LATEST_N = _LATEST.limit(bindparam("n", literal_execute=False))
+_LATEST_N = _LATEST.limit(bindparam("n"))
 
 
 class SQLSessionStore:
