@@ -80,6 +80,22 @@ def test_models_and_migrations_describe_the_same_schema(db: Database) -> None:
     assert diffs == []
 
 
+def test_migrations_downgrade_to_nothing_and_upgrade_again(url: str) -> None:
+    from alembic import command
+
+    from assistant.storage.migrate import alembic_config
+
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        command.downgrade(alembic_config(conn), "base")
+        conn.commit()
+    assert not TABLES & set(inspect(engine).get_table_names())
+    upgrade(engine)
+    assert set(inspect(engine).get_table_names()) >= TABLES
+    engine.dispose()
+
+
 def test_replicas_starting_together_do_not_race_on_the_upgrade(url: str) -> None:
     # separate processes, like replicas (Alembic's context is process-global, so threads would not do)
     code = (
