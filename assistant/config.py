@@ -161,6 +161,20 @@ class SpeechSettings(BaseModel):
     rate: int = 160  # words per minute; espeak-ng's default is 175, a little slower reads better aloud
 
 
+class CuratedSettings(BaseModel):
+    """Curated answers (``assistant/curated``): when a question counts as asking for one.
+
+    Calibrated on the dev sets (``python -m tools.calibrate_curated``; the trade-off table is in
+    docs/curated.md): at these values 81 % of paraphrases match and no unrelated dev question is caught
+    (12 of 1,828 negatives are, all on the same topic: near-duplicates of an entry's question).
+    """
+
+    enabled: bool = True
+    threshold: float = 0.92  # cosine of the question and a variant (query embeddings)
+    min_lexical: float = 0.2  # character-bigram Dice with that variant
+    margin: float = 0.0  # best entry ahead of the next entry with another answer by at least this
+
+
 class Settings(BaseSettings):
     """All settings. ``Settings()`` reads ``ASSISTANT_*`` env vars, e.g. ``ASSISTANT_EMBEDDER__NAME=hash``."""
 
@@ -179,6 +193,7 @@ class Settings(BaseSettings):
     api: APISettings = Field(default_factory=APISettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    curated: CuratedSettings = Field(default_factory=CuratedSettings)
     today: str = ""  # ISO date used for validity checks; empty: the real date
 
     @model_validator(mode="after")

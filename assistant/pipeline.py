@@ -16,6 +16,7 @@ from .answering.base import Answerer, make_answerer
 from .answering.respond import respond
 from .config import Settings
 from .conversation import rewrite
+from .curated import CuratedMatcher, CuratedSource, MemoryCuratedSource, curated_answer
 from .embedders import make_embedder
 from .errors import ConfigError, InvalidInputError
 from .intent import IntentClassifier, make_intent_classifier
@@ -23,7 +24,8 @@ from .query import Query
 from .retrieval import HybridRetriever, Retriever
 from .safety import mask_answer
 from .text import load_tokenizer
-from .types import Answer, Event, Filters, Hit, Turn
+from .types import Answer, Chunk, Event, Filters, Hit, Turn
+from .validity import today_iso
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +87,15 @@ class Assistant:
         retriever: Retriever,
         answerer: Answerer,
         intent: IntentClassifier | None = None,
+        curated: CuratedMatcher | None = None,
+        chunks_of: Callable[[str], Sequence[Chunk]] | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = retriever
         self.answerer = answerer
         self.intent = intent  # None: the rule classifier alone (answer.intent = none, or a fallback)
+        self.curated = curated  # None: no curated answers
+        self._chunks_of = chunks_of or (lambda doc_id: [])  # a curated answer's sources, by document id
         self._ready = False
 
     @classmethod
@@ -99,7 +105,16 @@ class Assistant:
         retriever = HybridRetriever(settings.index_dir, embedder, settings.retrieval, settings.today)
         name = settings.answer.intent
         intent = make_intent_classifier(name, embedder) if name != "none" else None
-        return cls(settings, retriever, make_answerer(settings, chunk_source=retriever.chunks_of), intent)
+        curated = CuratedMatcher(embedder, MemoryCuratedSource(), settings.curated, settings.today)
+        answerer = make_answerer(settings, chunk_source=retriever.chunks_of)
+        return cls(settings, retriever, answerer, intent, curated, retriever.chunks_of)
+
+    def use_curated_source(self, source: CuratedSource) -> None:
+        """Read curated answers from ``source`` (the app's database) instead of the empty default."""
+        if self.curated is not None:
+            self.curated.source = source
+            if self._ready:
+                self.curated.warm_up()
 
     def warm_up(self) -> None:
         """Open the index and load models; raises ``IndexMissingError`` when there is no index."""
@@ -111,6 +126,8 @@ class Assistant:
             except ConfigError as exc:  # e.g. the hash embedder, or weights trained with another one
                 log.warning("intent model %r not used, rule classifier only: %s", self.intent.name, exc)
                 self.intent = None
+        if self.curated is not None:
+            self.curated.warm_up()  # embeds the entries' question variants
         load_tokenizer()  # the tokenizer Query.parse uses, so the first question does not pay for it
         self._ready = True
 
@@ -141,6 +158,7 @@ class Assistant:
             t = time.perf_counter()
             query = query.with_intent(self.intent.predict(query.text, vector))
             timings["intent_ms"] = _ms(t)
+        curated = self._curated(query, vector, timings)
         t = time.perf_counter()
         ans = respond(
             query,
@@ -148,6 +166,7 @@ class Assistant:
             answerer=self.answerer,
             settings=self.settings,
             relevance_floor=self.retriever.relevance_floor,
+            curated=curated,
         )
         mask_answer(ans)  # a source may quote someone's card or ID number
         if query.intent is not None:
@@ -156,6 +175,16 @@ class Assistant:
         timings["total_ms"] = _ms(started)
         ans.timings = timings
         return ans
+
+    def _curated(self, query: Query, vector: Any, timings: dict[str, float]) -> Answer | None:
+        """The curated answer ``query`` asks for (``assistant.curated``), or None."""
+        if self.curated is None:
+            return None
+        t = time.perf_counter()
+        match = self.curated.match(query.text, vector)
+        found = curated_answer(match, self._chunks_of, today_iso(self.settings.today)) if match else None
+        timings["curated_ms"] = _ms(t)
+        return found
 
     def stream(self, question: str, history: Sequence[Turn] = (), region: str | None = None) -> AnswerStream:
         """The answer as typed events (see ``answer_events``), with the finished ``Answer`` on the side."""
