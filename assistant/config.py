@@ -110,6 +110,8 @@ class APISettings(BaseModel):
     widget_keys: list[str] = Field(default_factory=list)
     kiosk_keys: list[str] = Field(default_factory=list)
     admin_keys: list[str] = Field(default_factory=list)
+    editor_keys: list[str] = Field(default_factory=list)  # console role: documents + curated answers
+    reviewer_keys: list[str] = Field(default_factory=list)  # console role: conversations, insights, read-only
     # origins whose pages may call the API (browsers send Origin); unset: this server's own
     # http://127.0.0.1:<port> and http://localhost:<port>. The Host header never counts.
     allowed_origins: list[str] = Field(default_factory=list)
@@ -131,6 +133,8 @@ class APISettings(BaseModel):
             ("widget_keys", self.widget_keys, MIN_WIDGET_KEY_CHARS),
             ("kiosk_keys", self.kiosk_keys, MIN_SECRET_KEY_CHARS),
             ("admin_keys", self.admin_keys, MIN_SECRET_KEY_CHARS),
+            ("editor_keys", self.editor_keys, MIN_SECRET_KEY_CHARS),
+            ("reviewer_keys", self.reviewer_keys, MIN_SECRET_KEY_CHARS),
         )
         for name, keys, minimum in groups:
             for key in keys:

@@ -26,7 +26,7 @@ from .headers import APICORSMiddleware, SecurityHeadersMiddleware
 from .metrics import Metrics
 from .middleware import RequestContextMiddleware
 from .openapi import install_openapi
-from .routes import chat, feedback, health, openai_compat, qr, search, sessions, speech
+from .routes import admin_me, chat, feedback, health, openai_compat, qr, search, sessions, speech
 from .security import Guard
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.api.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
-    for module in (chat, qr, openai_compat, search, sessions, feedback, health, speech):
+    for module in (chat, qr, openai_compat, search, sessions, feedback, health, speech, admin_me):
         app.include_router(module.router)
     install_docs(app)
     install_openapi(app, settings.api)
