@@ -179,6 +179,7 @@ class CuratedSettings(BaseModel):
     threshold: float = 0.92  # cosine of the question and a variant (query embeddings)
     min_lexical: float = 0.2  # character-bigram Dice with that variant
     margin: float = 0.0  # best entry ahead of the next entry with another answer by at least this
+    check_s: float = 1.0  # how often a worker reads the database's change counter (0: every question)
 
 
 class RetentionSettings(BaseModel):

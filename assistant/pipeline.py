@@ -17,7 +17,7 @@ from .answering.respond import respond
 from .config import Settings
 from .conversation import rewrite
 from .curated import CuratedMatcher, CuratedSource, MemoryCuratedSource, curated_answer
-from .embedders import make_embedder
+from .embedders import Embedder, make_embedder
 from .errors import ConfigError, InvalidInputError
 from .intent import IntentClassifier, make_intent_classifier
 from .query import Query
@@ -89,6 +89,7 @@ class Assistant:
         intent: IntentClassifier | None = None,
         curated: CuratedMatcher | None = None,
         chunks_of: Callable[[str], Sequence[Chunk]] | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = retriever
@@ -96,6 +97,7 @@ class Assistant:
         self.intent = intent  # None: the rule classifier alone (answer.intent = none, or a fallback)
         self.curated = curated  # None: no curated answers
         self._chunks_of = chunks_of or (lambda doc_id: [])  # a curated answer's sources, by document id
+        self.embedder = embedder  # the query embedder (insights cluster questions with it)
         self._ready = False
 
     @classmethod
@@ -107,7 +109,7 @@ class Assistant:
         intent = make_intent_classifier(name, embedder) if name != "none" else None
         curated = CuratedMatcher(embedder, MemoryCuratedSource(), settings.curated, settings.today)
         answerer = make_answerer(settings, chunk_source=retriever.chunks_of)
-        return cls(settings, retriever, answerer, intent, curated, retriever.chunks_of)
+        return cls(settings, retriever, answerer, intent, curated, retriever.chunks_of, embedder)
 
     def use_curated_source(self, source: CuratedSource) -> None:
         """Read curated answers from ``source`` (the app's database) instead of the empty default."""
@@ -175,6 +177,10 @@ class Assistant:
         timings["total_ms"] = _ms(started)
         ans.timings = timings
         return ans
+
+    def has_document(self, doc_id: str) -> bool:
+        """True when the loaded index holds ``doc_id`` (curated answers cite documents by id)."""
+        return bool(self._chunks_of(doc_id)) if self._ready else False
 
     def _curated(self, query: Query, vector: Any, timings: dict[str, float]) -> Answer | None:
         """The curated answer ``query`` asks for (``assistant.curated``), or None."""

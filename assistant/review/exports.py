@@ -46,7 +46,7 @@ CSV_COLUMNS = (
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
     """A CSV cell; text a spreadsheet would run as a formula gets a leading apostrophe."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA) else text
@@ -56,13 +56,20 @@ def csv_row(rec: dict[str, Any]) -> list[str]:
     review = rec.get("review") or {}
     cited = "; ".join(f"{c.get('doc_id', '')} {c.get('title', '')}".strip() for c in rec.get("citations", []))
     hits = "; ".join(f"{h.get('doc_id', '')}={h.get('score', '')}" for h in rec.get("hits", [])[:5])
-    values = {**rec, "cited": cited, "top_hits": hits, "verdict": review.get("verdict", ""),
-              "review_note": review.get("note", ""), "reviewer": review.get("reviewer", "")}
-    return [_cell(values.get(col, "")) for col in CSV_COLUMNS]
+    values = {
+        **rec,
+        "cited": cited,
+        "top_hits": hits,
+        "verdict": review.get("verdict", ""),
+        "review_note": review.get("note", ""),
+        "reviewer": review.get("reviewer", ""),
+    }
+    return [cell(values.get(col, "")) for col in CSV_COLUMNS]
 
 
-def to_csv(records: Iterable[dict[str, Any]], columns: Sequence[str] = CSV_COLUMNS,
-           row: Any = csv_row) -> str:
+def to_csv(
+    records: Iterable[dict[str, Any]], columns: Sequence[str] = CSV_COLUMNS, row: Any = csv_row
+) -> str:
     """CSV text with a header line (UTF-8 with BOM when written, so Excel reads the Chinese)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -114,15 +121,24 @@ def eval_dataset(records: Iterable[dict[str, Any]], entries: Sequence[CuratedEnt
             if not gold:
                 out.skipped.append({"request_id": rid, "why": "correct, but the answer cites no document"})
                 continue
-            out.rows.append({**base, "answer": rec["answer"], "gold_passage_ids": gold, "should_handoff": False})
+            out.rows.append(
+                {**base, "answer": rec["answer"], "gold_passage_ids": gold, "should_handoff": False}
+            )
         elif verdict in ("wrong", "needs_curated"):
             fix = _fix_for(rec["question"], entries)
             if fix is None or not fix.sources:
-                out.skipped.append({"request_id": rid, "why": f"{verdict}, and no curated answer with sources fixes it"})
+                out.skipped.append(
+                    {"request_id": rid, "why": f"{verdict}, and no curated answer with sources fixes it"}
+                )
                 continue
             out.rows.append(
-                {**base, "answer": fix.answer, "gold_passage_ids": list(fix.sources), "should_handoff": False,
-                 "curated_id": fix.id}
+                {
+                    **base,
+                    "answer": fix.answer,
+                    "gold_passage_ids": list(fix.sources),
+                    "should_handoff": False,
+                    "curated_id": fix.id,
+                }
             )
         else:
             out.skipped.append({"request_id": rid, "why": "not reviewed"})

@@ -46,6 +46,24 @@ HANDOFF_REASONS = {
 }
 
 Embed = Callable[[str], np.ndarray]
+VECTOR_CACHE = 20_000
+
+
+class QuestionVectors:
+    """``embed(question)`` with the assistant's query embedder, cached by text (insights re-cluster the
+    same questions on every visit; most of them were embedded before)."""
+
+    def __init__(self, embed_query: Embed) -> None:
+        self._embed = embed_query
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __call__(self, text: str) -> np.ndarray:
+        vec = self._cache.get(text)
+        if vec is None:
+            if len(self._cache) >= VECTOR_CACHE:
+                self._cache.clear()
+            vec = self._cache[text] = np.asarray(self._embed(text[:256]), dtype=np.float32)
+        return vec
 
 
 @dataclass
@@ -117,8 +135,10 @@ def _days(records: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def _rate(down: Counter[str], rated: Counter[str], top: int = 10) -> list[dict[str, Any]]:
-    rows = [{"name": k, "rated": rated[k], "down": down[k], "rate": round(down[k] / rated[k], 3)} for k in rated]
-    return sorted(rows, key=lambda r: (-r["rate"], -r["rated"]))[:top]
+    order = sorted(rated, key=lambda k: (-down[k] / rated[k], -rated[k]))[:top]
+    return [
+        {"name": k, "rated": rated[k], "down": down[k], "rate": round(down[k] / rated[k], 3)} for k in order
+    ]
 
 
 def is_unanswered(rec: dict[str, Any], below: float) -> bool:
@@ -126,10 +146,16 @@ def is_unanswered(rec: dict[str, Any], below: float) -> bool:
     if rec.get("handoff") in UNANSWERED_REASONS:
         return True
     conf = rec.get("confidence")
-    return rec.get("answered_by") not in ("handoff", "scope", "greeting", "curated") and conf is not None and conf < below
+    return (
+        rec.get("answered_by") not in ("handoff", "scope", "greeting", "curated")
+        and conf is not None
+        and conf < below
+    )
 
 
-def compute(records: Sequence[dict[str, Any]], embed: Embed, *, below: float = LOW_CONFIDENCE, top: int = 10) -> dict[str, Any]:
+def compute(
+    records: Sequence[dict[str, Any]], embed: Embed, *, below: float = LOW_CONFIDENCE, top: int = 10
+) -> dict[str, Any]:
     """Every figure of the insights page from ``exchange_record`` dicts (newest first is fine)."""
     recent = sorted(records, key=lambda r: -r["created_at"])[:MAX_CLUSTERED]
     days = _days(recent)
@@ -162,9 +188,16 @@ def compute(records: Sequence[dict[str, Any]], embed: Embed, *, below: float = L
         "confidence_below": below,
         "unanswered_topics": [t.to_dict(days) for t in unanswered_topics],
         "top_topics": [t.to_dict(days) for t in asked_topics],
-        "answer_paths": [{"answered_by": k, "name": ANSWER_PATHS.get(k, k), "count": v, "share": round(v / total, 3)} for k, v in paths.most_common()],
-        "handoff_reasons": [{"reason": k, "name": HANDOFF_REASONS.get(k, k), "count": v} for k, v in reasons.most_common()],
-        "handoff_by_department": [{"reason": k[0], "department": k[1], "count": v} for k, v in reason_dept.most_common(top * 2)],
+        "answer_paths": [
+            {"answered_by": k, "name": ANSWER_PATHS.get(k, k), "count": v, "share": round(v / total, 3)}
+            for k, v in paths.most_common()
+        ],
+        "handoff_reasons": [
+            {"reason": k, "name": HANDOFF_REASONS.get(k, k), "count": v} for k, v in reasons.most_common()
+        ],
+        "handoff_by_department": [
+            {"reason": k[0], "department": k[1], "count": v} for k, v in reason_dept.most_common(top * 2)
+        ],
         "thumbs_down_by_department": _rate(down_d, rated_d, top),
         "thumbs_down_by_document": _rate(down_doc, rated_doc, top),
     }
@@ -176,12 +209,24 @@ def _charts(d: dict[str, Any]) -> dict[str, str]:
     return {
         "per_day": charts.column_chart("c-day", "每日提问量", list(d["per_day"].items())),
         "unanswered_topics": charts.bar_chart(
-            "c-unans", "未解答 / 低把握问题主题", [(t["label"], t["count"]) for t in d["unanswered_topics"]], unit="次"
+            "c-unans",
+            "未解答 / 低把握问题主题",
+            [(t["label"], t["count"]) for t in d["unanswered_topics"]],
+            unit="次",
         ),
-        "top_topics": charts.bar_chart("c-top", "热门问题主题", [(t["label"], t["count"]) for t in d["top_topics"]], unit="次"),
-        "answer_paths": charts.bar_chart("c-path", "答复方式占比", [(p["name"], p["share"]) for p in d["answer_paths"]], percent=True),
-        "handoff_reasons": charts.bar_chart("c-hand", "转人工原因", [(h["name"], h["count"]) for h in d["handoff_reasons"]], unit="次"),
+        "top_topics": charts.bar_chart(
+            "c-top", "热门问题主题", [(t["label"], t["count"]) for t in d["top_topics"]], unit="次"
+        ),
+        "answer_paths": charts.bar_chart(
+            "c-path", "答复方式占比", [(p["name"], p["share"]) for p in d["answer_paths"]], percent=True
+        ),
+        "handoff_reasons": charts.bar_chart(
+            "c-hand", "转人工原因", [(h["name"], h["count"]) for h in d["handoff_reasons"]], unit="次"
+        ),
         "thumbs_down_by_department": charts.bar_chart(
-            "c-down", "各部门差评率", [(r["name"], r["rate"]) for r in d["thumbs_down_by_department"]], percent=True
+            "c-down",
+            "各部门差评率",
+            [(r["name"], r["rate"]) for r in d["thumbs_down_by_department"]],
+            percent=True,
         ),
     }

@@ -52,5 +52,10 @@ def exchange_record(ex: Exchange, review: Verdict | None = None) -> dict[str, An
         "feedback_comment": mask_pii(feedback.get("comment", "") or ""),
         "review": None
         if review is None
-        else {"verdict": review.verdict, "note": mask_pii(review.note), "reviewer": review.reviewer, "at": iso(review.at)},
+        else {
+            "verdict": review.verdict,
+            "note": mask_pii(review.note),
+            "reviewer": review.reviewer,
+            "at": iso(review.at),
+        },
     }

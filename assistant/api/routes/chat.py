@@ -52,7 +52,7 @@ async def chat(
         return await stream_chat(request, assistant, store, metrics, body, question, session, request_id)
     started = time.perf_counter()
     answer = await run_blocking(
-        request, _answer_and_store, assistant, store, question, session, body.region, request_id
+        request, _answer_and_store, assistant, store, question, session, body.region, request_id, body.channel
     )
     await run_in_threadpool(  # the log line masks the question: CPU work, off the loop
         record_answer,
@@ -74,12 +74,13 @@ def _answer_and_store(
     session: SessionRef,
     region: str | None,
     rid: str,
+    channel: str = "",
 ) -> Answer:
     """The blocking part of a chat turn, run in one threadpool hop: read history, answer, store the exchange."""
     # a fresh session has no history: skip the lookup
     turns = history(store, session.sid, HISTORY_EXCHANGES) if session.owner is None else []
     answer = assistant.answer(question, history=turns, region=region)
-    save_exchange(store, exchange(answer, question, session.sid, rid), session.owner)
+    save_exchange(store, exchange(answer, question, session.sid, rid, channel), session.owner)
     return answer
 
 

@@ -53,7 +53,7 @@ async def stream_chat(
                 yield tagged(first)
             async for event in iterate_in_threadpool(events):
                 if event.type == "done":  # stored before ``done``: a client that saw it can follow up
-                    record = exchange(events.answer, question, session.sid, rid)
+                    record = exchange(events.answer, question, session.sid, rid, body.channel)
                     await run_in_threadpool(save_exchange, store, record, session.owner)
                 yield tagged(event)
         except Exception as exc:  # the status line is gone; report in-band, as the protocol says
