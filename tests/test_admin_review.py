@@ -143,7 +143,7 @@ def test_exchanges_are_listed_masked_with_hits_filtered_and_reviewed(client: Tes
         and draft["verdict"] == "wrong"
         and draft["from_exchange"] == b["request_id"]
     )
-    assert "faq-social" in draft["sources"]
+    assert draft["sources"] == ["faq-social"]
 
 
 def test_exports_csv_and_jsonl(client: TestClient) -> None:
@@ -252,3 +252,12 @@ def test_audit_is_admin_only_filtered_paginated_and_exported(client: TestClient)
     assert rows[0] == ["id", "at", "actor", "role", "action", "target", "before", "after"] and len(rows) == 4
     res = client.get("/v1/admin/audit/export", params={"format": "jsonl"}, headers=h(ADMIN))
     assert all(json.loads(x)["action"] for x in res.text.splitlines())
+
+
+@pytest.mark.parametrize("page", ["curated", "conversations", "insights", "audit"])
+def test_review_pages_are_served_offline(client: TestClient, page: str) -> None:
+    res = client.get(f"/admin/{page}")
+    assert res.status_code == 200 and f'data-page="{page}"' in res.text
+    assert 'src="/admin/assets/review.js"' in res.text and "http" not in res.text.replace("http-equiv", "")
+    for asset in ("review.js", "review.css", f"{page}.js"):
+        assert client.get(f"/admin/assets/{asset}").status_code == 200

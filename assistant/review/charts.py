@@ -37,7 +37,7 @@ def bar_chart(
     desc = "；".join(f"{label}：{_fmt(v, unit, percent)}" for label, v in items) or "没有数据"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{chart_id}-t {chart_id}-d"'
-        f' viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" class="chart">',
+        f' viewBox="0 0 {width} {height}" width="{width}" class="chart">',
         f'<title id="{chart_id}-t">{escape(title)}</title>',
         f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
         f'<text x="0" y="18" font-size="15" font-weight="bold" fill="#1a1a1a">{escape(title)}</text>',
@@ -71,7 +71,7 @@ def column_chart(chart_id: str, title: str, items: Sequence[tuple[str, float]], 
     desc = "；".join(f"{label}：{_fmt(v, unit, False)}" for label, v in items) or "没有数据"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{chart_id}-t {chart_id}-d"'
-        f' viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" class="chart">',
+        f' viewBox="0 0 {width} {height}" width="{width}" class="chart">',
         f'<title id="{chart_id}-t">{escape(title)}</title>',
         f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
         f'<text x="0" y="18" font-size="15" font-weight="bold" fill="#1a1a1a">{escape(title)}</text>',

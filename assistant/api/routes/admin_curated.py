@@ -81,7 +81,9 @@ def prefill(request_id: str, db: DatabaseDep, who: EditorDep) -> CuratedDraft:
     if not found:
         raise NotFoundError(f"unknown exchange {request_id!r}")
     ex, verdict = found[0]
-    sources = [str(c["doc_id"]) for c in ex.citations if not str(c.get("doc_id", "")).startswith("curated:")]
+    # [1] is the source the answer quotes (the rest are 参考来源); a curated answer's [1] is itself
+    cited = [str(c.get("doc_id", "")) for c in ex.citations]
+    sources = cited[1:] if cited and cited[0].startswith("curated:") else cited[:1]
     return CuratedDraft(
         questions=[ex.question],
         answer=without_footer(ex.answer) if ex.answered_by != "handoff" else "",
