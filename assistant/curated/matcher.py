@@ -38,12 +38,15 @@ from .entries import CuratedEntry, CuratedSource
 log = logging.getLogger(__name__)
 
 
-def lexical_similarity(a: str, b: str) -> float:
-    """Dice coefficient of the character bigrams of two normalised questions, 0..1."""
-    ba, bb = bigrams(normalize_query(a)), bigrams(normalize_query(b))
+def _dice(ba: set[str], bb: set[str]) -> float:
     if not ba or not bb:
         return 0.0
     return 2 * len(ba & bb) / (len(ba) + len(bb))
+
+
+def lexical_similarity(a: str, b: str) -> float:
+    """Dice coefficient of the character bigrams of two normalised questions, 0..1."""
+    return _dice(bigrams(normalize_query(a)), bigrams(normalize_query(b)))
 
 
 _CN_DIGITS = {
@@ -111,6 +114,7 @@ class _Loaded:
     entries: list[CuratedEntry]  # every stored entry; validity is applied per question
     owner: np.ndarray  # entry position of each variant row
     variants: list[str]
+    grams: list[set[str]]  # character bigrams of each normalised variant
     vectors: np.ndarray  # (variants, dim), L2-normalised
 
 
@@ -173,6 +177,7 @@ class CuratedMatcher:
                 entries=entries,
                 owner=np.asarray(owner, dtype=np.int64),
                 variants=variants,
+                grams=[bigrams(normalize_query(v)) for v in variants],
                 vectors=np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32),
             )
             log.info(
@@ -180,8 +185,10 @@ class CuratedMatcher:
             )
             return self._state
 
-    def candidates(self, question: str, vector: np.ndarray | None, today: str = "") -> list[CuratedMatch]:
-        """Every in-force entry with its best variant for ``question``, best cosine first.
+    def candidates(
+        self, question: str, vector: np.ndarray | None, today: str = "", limit: int = 4
+    ) -> list[CuratedMatch]:
+        """The ``limit`` in-force entries nearest to ``question``, each with its best variant, best first.
 
         ``vector`` is the question's query embedding (the retriever's); None embeds ``question`` here.
         """
@@ -190,14 +197,19 @@ class CuratedMatcher:
             return []
         qvec = self._embed(question) if vector is None else np.asarray(vector, dtype=np.float32)
         day = today_iso(today, self.today)
-        cos = state.vectors @ qvec
+        # einsum, not BLAS: a small matrix-vector product is faster single-threaded than through a
+        # BLAS thread pool on a busy 2-core box (3,000 variants: ~2 ms vs ~20 ms under load)
+        cos = np.einsum("ij,j->i", state.vectors, qvec)
+        qgrams = bigrams(normalize_query(question))
         best: dict[int, CuratedMatch] = {}
         for row in np.argsort(-cos):
+            if len(best) >= limit:
+                break
             pos = int(state.owner[row])
             if pos in best or not state.entries[pos].in_force(day):
                 continue
             variant = state.variants[row]
-            lexical = lexical_similarity(question, variant)
+            lexical = _dice(qgrams, state.grams[row])
             best[pos] = CuratedMatch(state.entries[pos], variant, float(cos[row]), lexical)
         return sorted(best.values(), key=lambda m: -m.score)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..curated import CuratedEntry
-from ..text import normalize_query
+from ..text import normalize_query, strip_punct
 
 CSV_COLUMNS = (
     "request_id",
@@ -95,9 +95,10 @@ class EvalExport:
 
 
 def _fix_for(question: str, entries: Sequence[CuratedEntry]) -> CuratedEntry | None:
-    """The newest curated entry that lists ``question`` among its variants (normalised), if any."""
-    q = normalize_query(question)
-    found = [e for e in entries if any(normalize_query(v) == q for v in e.questions)]
+    """The newest curated entry that lists ``question`` among its variants (normalised, punctuation
+    ignored), if any."""
+    q = strip_punct(normalize_query(question))
+    found = [e for e in entries if any(strip_punct(normalize_query(v)) == q for v in e.questions)]
     return max(found, key=lambda e: e.updated_at, default=None)
 
 

@@ -99,23 +99,25 @@ def cluster(items: Sequence[tuple[str, str]], embed: Embed, threshold: float = T
         days[key][day] += 1
         shown.setdefault(key, question)
     topics: list[Topic] = []
-    sums: list[np.ndarray] = []
+    sums = np.zeros((0, 0), dtype=np.float32)  # one row per topic: the sum of its members' vectors
+    norms = np.zeros(0, dtype=np.float32)
     for key, n in freq.most_common():
         vec = np.asarray(embed(key), dtype=np.float32)
-        best, best_cos = -1, threshold
-        for i, s in enumerate(sums):
-            c = float(s @ vec) / (float(np.linalg.norm(s)) or 1.0)
-            if c >= best_cos:
-                best, best_cos = i, c
+        if not topics:
+            sums = np.zeros((len(freq), vec.shape[0]), dtype=np.float32)
+            norms = np.ones(len(freq), dtype=np.float32)
+        k = len(topics)
+        cos = np.einsum("ij,j->i", sums[:k], vec) / norms[:k] if k else np.zeros(0)
+        best = int(np.argmax(cos)) if k and float(cos.max()) >= threshold else -1
         if best < 0:
             topics.append(Topic(label=shown[key]))
-            sums.append(np.zeros_like(vec))
-            best = len(topics) - 1
+            best = k
         t = topics[best]
         t.count += n
         t.questions[shown[key]] += n
         t.days.update(days[key])
-        sums[best] = sums[best] + vec * n
+        sums[best] += vec * n
+        norms[best] = float(np.linalg.norm(sums[best])) or 1.0
     for t in topics:
         t.label = t.questions.most_common(1)[0][0]
     return sorted(topics, key=lambda t: -t.count)
