@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-DATE = r"^(\d{4}-\d{2}-\d{2})?$"
+DATE = r"^(\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))?$"
+Variant = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=r"\S")]
+DocId = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 CuratedStatus = Literal["draft", "published", "retired"]
 VerdictName = Literal["correct", "wrong", "needs_curated"]
 
@@ -23,9 +25,9 @@ def _questions(value: list[str] | None) -> list[str] | None:
 class CuratedIn(BaseModel):
     """A curated answer: the question variants it answers, the text, the documents it rests on."""
 
-    questions: list[str] = Field(min_length=1, max_length=30, description="question variants (≥ 1)")
+    questions: list[Variant] = Field(min_length=1, max_length=30, description="question variants (≥ 1)")
     answer: str = Field(min_length=1, max_length=4000)
-    sources: list[str] = Field(default_factory=list, max_length=20, description="document ids in the index")
+    sources: list[DocId] = Field(default_factory=list, max_length=20, description="document ids in the index")
     department: str = Field("", max_length=200)
     valid_from: str = Field("", pattern=DATE, description="ISO date; empty: no start")
     valid_to: str = Field("", pattern=DATE, description="ISO date, inclusive; empty: no end")
@@ -33,20 +35,13 @@ class CuratedIn(BaseModel):
 
     _q = field_validator("questions")(_questions)
 
-    @field_validator("questions")
-    @classmethod
-    def _short(cls, value: list[str]) -> list[str]:
-        if any(len(q) > 300 for q in value):
-            raise ValueError("a question variant may have at most 300 characters")
-        return value
-
 
 class CuratedPatch(BaseModel):
     """Fields to change (absent: unchanged)."""
 
-    questions: list[str] | None = Field(None, min_length=1, max_length=30)
+    questions: list[Variant] | None = Field(None, min_length=1, max_length=30)
     answer: str | None = Field(None, min_length=1, max_length=4000)
-    sources: list[str] | None = Field(None, max_length=20)
+    sources: list[DocId] | None = Field(None, max_length=20)
     department: str | None = Field(None, max_length=200)
     valid_from: str | None = Field(None, pattern=DATE)
     valid_to: str | None = Field(None, pattern=DATE)

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi.responses import Response
 
-from ...errors import InvalidInputError
 from ...storage import Database
 from ..security import Principal
 
@@ -21,20 +20,12 @@ def audit(
     db.audit.record(who.actor, who.role or "", action, target, before=before, after=after)
 
 
-def parse_time(value: str | None, *, end: bool = False) -> float | None:
-    """An ISO date (``2026-11-29``: its start; with ``end`` the start of the next day) or date-time → epoch seconds."""
-    if not value:
+def day_start(value: dt.date | None, *, end: bool = False) -> float | None:
+    """The start (UTC) of day ``value`` — with ``end``, of the day after — as epoch seconds; None for none."""
+    if value is None:
         return None
-    try:
-        if len(value) == 10:
-            day = dt.date.fromisoformat(value) + dt.timedelta(days=1 if end else 0)
-            return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInputError(f"not an ISO date or time: {value!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.timestamp()
+    day = value + dt.timedelta(days=1 if end else 0)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()
 
 
 def download(text: str, name: str, fmt: str) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
@@ -14,7 +15,7 @@ from ...storage import Database
 from ..admin_schemas import ADMIN_ERRORS
 from ..deps import AdminRoleDep, DatabaseDep
 from ..review_schemas import AuditItem, AuditList
-from ._review import audit, download, parse_time
+from ._review import audit, day_start, download
 
 router = APIRouter(prefix="/v1/admin/audit", tags=["admin: audit"])
 EXPORT_MAX = 100_000
@@ -22,14 +23,14 @@ AUDIT_COLUMNS = ("id", "at", "actor", "role", "action", "target", "before", "aft
 
 
 def _filters(
-    actor: str | None, action: str | None, target: str | None, since: str | None, until: str | None
+    actor: str | None, action: str | None, target: str | None, since: dt.date | None, until: dt.date | None
 ) -> dict[str, Any]:
     return {
         "actor": actor or None,
         "action": action or None,
         "target": target or None,
-        "since": parse_time(since),
-        "until": parse_time(until, end=True),
+        "since": day_start(since),
+        "until": day_start(until, end=True),
     }
 
 
@@ -50,8 +51,8 @@ def _item(e: Any) -> AuditItem:
 Actor = Annotated[str | None, Query(max_length=200, description="e.g. admin:1a2b3c4d")]
 Action = Annotated[str | None, Query(max_length=64, description="e.g. curated.create")]
 Target = Annotated[str | None, Query(max_length=300)]
-Since = Annotated[str | None, Query(max_length=32, description="ISO date or time, inclusive")]
-Until = Annotated[str | None, Query(max_length=32, description="ISO date (inclusive day) or time")]
+Since = Annotated[dt.date | None, Query(description="first day (ISO date)")]
+Until = Annotated[dt.date | None, Query(description="last day, inclusive (ISO date)")]
 
 
 @router.get("", response_model=AuditList, responses=ADMIN_ERRORS, summary="Audit log entries, newest first")

@@ -8,6 +8,7 @@ the reviewed ones export as an evaluation dataset for ``python -m evals run``.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,15 +23,15 @@ from ...storage import Database
 from ..admin_schemas import ADMIN_ERRORS
 from ..deps import DatabaseDep, ReviewerDep, StaffDep
 from ..review_schemas import ExchangeList, Insights, ReviewIn, ReviewOut
-from ._review import audit, download, parse_time
+from ._review import audit, day_start, download
 
 router = APIRouter(prefix="/v1/admin", tags=["admin: review"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown request id", **ADMIN_ERRORS[422]}}
 
 
 def exchange_filter(
-    since: Annotated[str | None, Query(max_length=32, description="ISO date or time, inclusive")] = None,
-    until: Annotated[str | None, Query(max_length=32, description="ISO date (inclusive day) or time")] = None,
+    since: Annotated[dt.date | None, Query(description="first day (ISO date)")] = None,
+    until: Annotated[dt.date | None, Query(description="last day, inclusive (ISO date)")] = None,
     channel: Annotated[str | None, Query(max_length=16)] = None,
     answered_by: Annotated[str | None, Query(max_length=32)] = None,
     handoff: Annotated[str | None, Query(max_length=64, description="hand-off reason")] = None,
@@ -43,8 +44,8 @@ def exchange_filter(
     ] = None,
 ) -> ExchangeFilter:
     return ExchangeFilter(
-        since=parse_time(since),
-        until=parse_time(until, end=True),
+        since=day_start(since),
+        until=day_start(until, end=True),
         channel=channel or None,
         answered_by=answered_by or None,
         handoff=handoff or None,
@@ -164,13 +165,13 @@ def get_insights(
     request: Request,
     db: DatabaseDep,
     who: ReviewerDep,
-    since: Annotated[str | None, Query(max_length=32)] = None,
-    until: Annotated[str | None, Query(max_length=32)] = None,
+    since: Annotated[dt.date | None, Query(description="first day (ISO date)")] = None,
+    until: Annotated[dt.date | None, Query(description="last day, inclusive (ISO date)")] = None,
     below: Annotated[
         float, Query(ge=0, le=1, description="low-confidence cut-off")
     ] = insights.LOW_CONFIDENCE,
 ) -> Insights:
-    f = ExchangeFilter(since=parse_time(since), until=parse_time(until, end=True))
+    f = ExchangeFilter(since=day_start(since), until=day_start(until, end=True))
     records = [exchange_record(ex, v) for ex, v in iter_exchanges(db, f, cap=20_000)]
     embed = request.app.state.question_vectors
     return Insights.model_validate(insights.compute(records, embed, below=below))
