@@ -40,7 +40,6 @@ def bar_chart(
         f' viewBox="0 0 {width} {height}" width="{width}" class="chart">',
         f'<title id="{chart_id}-t">{escape(title)}</title>',
         f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
-        f'<text x="0" y="18" font-size="15" font-weight="bold" fill="#1a1a1a">{escape(title)}</text>',
     ]
     if not items:
         parts.append('<text x="0" y="48" font-size="14" fill="#444">没有数据</text>')
@@ -74,7 +73,6 @@ def column_chart(chart_id: str, title: str, items: Sequence[tuple[str, float]], 
         f' viewBox="0 0 {width} {height}" width="{width}" class="chart">',
         f'<title id="{chart_id}-t">{escape(title)}</title>',
         f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
-        f'<text x="0" y="18" font-size="15" font-weight="bold" fill="#1a1a1a">{escape(title)}</text>',
     ]
     for i, (label, value) in enumerate(items):
         h = plot_h * value / top

@@ -49,7 +49,7 @@
         { label: "渠道", key: "channel" },
         { label: "问题", render: function (r) { return r.question.length > 50 ? r.question.slice(0, 49) + "…" : r.question; } },
         { label: "答复方式", render: function (r) { return ZR.label(ZR.ANSWERED_BY, r.answered_by); } },
-        { label: "转人工", render: function (r) { return ZR.label(ZR.HANDOFF, r.handoff); } },
+        { label: "转人工", render: function (r) { return r.handoff ? ZR.label(ZR.HANDOFF, r.handoff) : ""; } },
         { label: "把握度", num: true, render: function (r) { return r.confidence === null ? "" : r.confidence.toFixed(2); } },
         { label: "评价", render: function (r) { return r.rating === "down" ? ZW.badge("差评", "bad") : r.rating === "up" ? ZW.badge("好评", "ok") : ""; } },
         { label: "审核", render: function (r) { return r.review ? ZW.badge(ZR.VERDICT[r.review.verdict], r.review.verdict === "correct" ? "ok" : "warn") : "未审核"; } },

@@ -65,7 +65,7 @@
   var HANDOFF = [["", "全部"], ["low_confidence", "把握不足"], ["no_knowledge", "知识库无答案"], ["individual_case", "个案办理"],
     ["complaint", "投诉举报"], ["human_requested", "要求人工"], ["other_region", "其他地区"]];
   var VERDICT = { correct: "正确", wrong: "错误", needs_curated: "需人工答案" };
-  function label(list, v) { for (var i = 0; i < list.length; i++) if (list[i][0] === v) return list[i][1]; return v || ""; }
+  function label(list, v) { if (!v) return ""; for (var i = 0; i < list.length; i++) if (list[i][0] === v) return list[i][1]; return v; }
 
   window.ZR = { field: field, values: values, download: download, svg: svg, pct: pct,
     ANSWERED_BY: ANSWERED_BY, HANDOFF: HANDOFF, VERDICT: VERDICT, label: label };
