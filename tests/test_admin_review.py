@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests._api_support import api_documents
+from tests._api_support import api_documents, api_settings
 
 ADMIN = "admin-key-0123456789"
 EDITOR = "editor-key-0123456789"
@@ -261,3 +261,20 @@ def test_review_pages_are_served_offline(client: TestClient, page: str) -> None:
     assert 'src="/admin/assets/review.js"' in res.text and "http" not in res.text.replace("http-equiv", "")
     for asset in ("review.js", "review.css", f"{page}.js"):
         assert client.get(f"/admin/assets/{asset}").status_code == 200
+
+
+def test_an_entry_created_on_one_worker_is_answered_by_another(tmp_path: Path) -> None:
+    """Two apps (as two workers or replicas) on one state database: the version counter carries the edit."""
+    from assistant.api import create_app
+    from tests._api_support import ready_assistant
+
+    settings = api_settings(tmp_path / "shared", admin_keys=[ADMIN], editor_keys=[EDITOR])
+    settings.curated.check_s = 0.0
+    one = TestClient(create_app(settings, ready_assistant(tmp_path / "a")))
+    two = TestClient(create_app(settings, ready_assistant(tmp_path / "b")))
+    with one, two:
+        assert chat(two, QUESTION)["answered_by"] != "curated"
+        cid = create_curated(one)
+        assert chat(two, QUESTION)["answered_by"] == "curated"
+        assert one.patch(f"/v1/admin/curated/{cid}", json={"status": "draft"}, headers=h(EDITOR)).status_code == 200
+        assert chat(two, QUESTION)["answered_by"] != "curated"
