@@ -276,5 +276,8 @@ def test_an_entry_created_on_one_worker_is_answered_by_another(tmp_path: Path) -
         assert chat(two, QUESTION)["answered_by"] != "curated"
         cid = create_curated(one)
         assert chat(two, QUESTION)["answered_by"] == "curated"
-        assert one.patch(f"/v1/admin/curated/{cid}", json={"status": "draft"}, headers=h(EDITOR)).status_code == 200
+        assert (
+            one.patch(f"/v1/admin/curated/{cid}", json={"status": "draft"}, headers=h(EDITOR)).status_code
+            == 200
+        )
         assert chat(two, QUESTION)["answered_by"] != "curated"

@@ -189,7 +189,10 @@ def test_insights_and_audit_pages_readable_at_200_percent_zoom(browser: Any, bas
     page.get_by_role("button", name="查询").click()
     expect(page.locator("#audit-list tbody tr").first).to_contain_text("curated.create")
     shot(page, "admin-audit.png")
-    for path, ready in (("/admin/conversations", "#ex-list table"), ("/admin/curated", "#curated-list table")):
+    for path, ready in (
+        ("/admin/conversations", "#ex-list table"),
+        ("/admin/curated", "#curated-list table"),
+    ):
         page.goto(base + path)
         expect(page.locator(ready)).to_be_visible()
         assert no_horizontal_scroll(page), path
