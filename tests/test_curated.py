@@ -143,3 +143,26 @@ def test_an_entry_resting_on_a_repealed_document_is_not_used(real_assistant: Ass
     real_assistant.use_curated_source(source)
     ans = real_assistant.answer("公租房申请要什么条件")
     assert ans.answered_by != "curated" and "旧规定" not in ans.text
+
+
+def test_a_failing_store_never_fails_the_question() -> None:
+    from assistant.errors import StorageError
+
+    class Broken(MemoryCuratedSource):
+        fail = False
+
+        def curated_entries(self) -> list[CuratedEntry]:
+            if self.fail:
+                raise StorageError("database is locked")
+            return super().curated_entries()
+
+    source = Broken([_entry("a", "社保卡丢了怎么补办")])
+    matcher = CuratedMatcher(HashEmbedder(256), source, CuratedSettings())
+    assert matcher.match("社保卡丢了怎么补办", None) is not None
+    source.fail = True
+    source.put(_entry("b", "护照怎么办理"))
+    assert matcher.match("社保卡丢了怎么补办", None) is not None  # the entries loaded before stay in use
+    fresh = CuratedMatcher(HashEmbedder(256), source, CuratedSettings())
+    assert fresh.match("社保卡丢了怎么补办", None) is None  # nothing loaded yet: no curated answer, no error
+    source.fail = False
+    assert fresh.match("护照怎么办理", None) is not None  # retried on the next question

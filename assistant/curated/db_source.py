@@ -7,13 +7,16 @@ when it moved — so an edit reaches every worker within ``check_s`` without a r
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
+from ..errors import StorageError
 from ..storage import Database
 from ..storage.curated import CuratedAnswer
 from .entries import CuratedEntry
 
+log = logging.getLogger(__name__)
 VERSION_KEY = "curated_version"
 PUBLISHED = "published"  # the status of an entry citizens get; "draft" and "retired" are kept but unused
 STATUSES = ("draft", PUBLISHED, "retired")
@@ -46,11 +49,15 @@ class DatabaseCuratedSource:
         self._checked_at = 0.0
 
     def curated_version(self) -> int:
+        """The stored counter; while the database cannot be read, the last one seen (chat goes on)."""
         now = time.monotonic()
         if now - self._checked_at >= self.check_s:
             with self._lock:
-                self._version = int(self.db.state.value(VERSION_KEY, 0) or 0)
                 self._checked_at = now
+                try:
+                    self._version = int(self.db.state.value(VERSION_KEY, 0) or 0)
+                except StorageError as exc:
+                    log.warning("curated answers: version not read, keeping v%s: %s", self._version, exc)
         return self._version
 
     def curated_entries(self) -> list[CuratedEntry]:

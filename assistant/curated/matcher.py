@@ -30,6 +30,7 @@ import numpy as np
 from ..answering.grounding import bigrams
 from ..config import CuratedSettings
 from ..embedders import Embedder
+from ..errors import AssistantError
 from ..query import VARIANTS
 from ..text import normalize_query
 from ..validity import today_iso
@@ -161,7 +162,13 @@ class CuratedMatcher:
         with self._lock:
             if self._state is not None and self._state.version == version:
                 return self._state
-            entries = [e for e in self._source.curated_entries() if e.questions]
+            try:
+                entries = [e for e in self._source.curated_entries() if e.questions]
+            except AssistantError as exc:  # the store is down: answer without curated entries for now
+                log.warning("curated answers not reloaded: %s", exc)
+                if self._state is not None:
+                    return self._state
+                entries, version = [], -1  # -1: try again on the next question
             owner, variants, vecs = [], [], []
             for pos, entry in enumerate(entries):
                 for q in entry.questions:
