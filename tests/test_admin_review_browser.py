@@ -148,6 +148,10 @@ def test_review_an_exchange_with_the_keyboard_and_fix_it_in_one_click(
     expect(editor.locator("#adm-status")).to_contain_text("已创建人工答案")
     editor.context.close()
     assert ask(base, "社保卡丢失了怎么补办？")["answered_by"] == "curated"
+    created = httpx.get(
+        base + "/v1/admin/audit", params={"action": "curated.create"}, headers={"X-API-Key": ADMIN}
+    ).json()
+    assert created["items"][0]["after"]["from_exchange"] == asked["request_id"]
 
 
 def test_export_csv_from_the_conversations_page(page: Any, base: str) -> None:

@@ -32,6 +32,9 @@ class CuratedIn(BaseModel):
     valid_from: str = Field("", pattern=DATE, description="ISO date; empty: no start")
     valid_to: str = Field("", pattern=DATE, description="ISO date, inclusive; empty: no end")
     status: CuratedStatus = Field("published", description="published entries answer citizens")
+    from_exchange: str = Field(
+        "", max_length=128, description="request id of the exchange it fixes (audited)"
+    )
 
     _q = field_validator("questions")(_questions)
 

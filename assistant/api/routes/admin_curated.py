@@ -63,7 +63,10 @@ def create_curated(body: CuratedIn, request: Request, db: DatabaseDep, who: Edit
         valid_to=body.valid_to,
         status=body.status,
     )
-    audit(db, who, "curated.create", f"curated:{entry.id}", after=entry.to_dict())
+    after = (
+        {**entry.to_dict(), "from_exchange": body.from_exchange} if body.from_exchange else entry.to_dict()
+    )
+    audit(db, who, "curated.create", f"curated:{entry.id}", after=after)
     _changed(request)
     return CuratedCreated(id=entry.id, unknown_sources=_unknown(request.app.state.assistant, body.sources))
 

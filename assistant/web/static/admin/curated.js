@@ -8,6 +8,7 @@
 
   ZW.page(function (main) {
     var editing = null; // id being edited, or null for a new entry
+    var fromExchange = ""; // request id of the exchange the form was pre-filled from
     var editor = ZW.can("editor");
     var listBox = h("div", { id: "curated-list" });
     var form = null, formTitle = null;
@@ -27,6 +28,7 @@
 
     function startEdit(entry) {
       editing = entry ? entry.id : null;
+      fromExchange = (entry && entry.from_exchange) || "";
       formTitle.textContent = entry && entry.id ? "编辑人工答案 #" + entry.id : "新建人工答案";
       fill(entry || {});
       form.elements.questions.focus();
@@ -56,6 +58,7 @@
         var v = ZR.values(form);
         var body = { questions: lines(form.elements.questions.value), answer: v.answer, sources: ids(v.sources),
           department: v.department, valid_from: v.valid_from, valid_to: v.valid_to, status: v.status };
+        if (!editing && fromExchange) body.from_exchange = fromExchange;
         if (!body.questions.length || !body.answer) { ZW.status("请填写问题和答复内容。", "err"); return; }
         var call = editing ? ZW.api("/v1/admin/curated/" + editing, { method: "PATCH", json: body })
                            : ZW.api("/v1/admin/curated", { json: body });
@@ -125,7 +128,7 @@
     var from = new URLSearchParams(location.search).get("from");
     if (from && editor) {
       ZW.api("/v1/admin/curated/prefill/" + encodeURIComponent(from)).then(function (d) {
-        startEdit({ questions: d.questions, answer: d.answer, sources: d.sources, department: d.department, status: "published" });
+        startEdit({ questions: d.questions, answer: d.answer, sources: d.sources, department: d.department, status: "published", from_exchange: d.from_exchange });
         formTitle.textContent = "根据会话新建人工答案";
         ZW.status("已根据会话预填" + (d.verdict ? "（审核结论：" + (ZR.VERDICT[d.verdict] || d.verdict) + (d.note ? "，" + d.note : "") + "）" : "") + "，请修改后保存。", "info");
       }).catch(function (e) { ZW.status(e); });
