@@ -1,8 +1,10 @@
-"""The ``Assistant``: parse → rewrite → retrieve → intent → hand off / refuse / clarify / answer, for the API and evals.
+"""The ``Assistant``: parse → rewrite → retrieve → intent → curated → hand off / refuse / clarify / answer, for the API and evals.
 
 It knows nothing of HTTP. Every stage's time is reported in ``Answer.timings`` (milliseconds). The
 intent model (``answer.intent``) classifies the self-contained question with the query vector the
-retriever already computed; its label and probability go on ``Answer.intent``.
+retriever already computed; its label and probability go on ``Answer.intent``. The same vector looks
+the question up among operators' curated answers (``assistant.curated``); a match is handed to
+``respond``, which gives it after the hand-off checks.
 """
 
 from __future__ import annotations
