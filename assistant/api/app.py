@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ..config import Settings
+from ..errors import ConfigError
 from ..sessions import SessionStore
 from ..speech import make_speech
 from ..storage import Database
@@ -30,7 +31,21 @@ from .headers import APICORSMiddleware, SecurityHeadersMiddleware
 from .metrics import Metrics
 from .middleware import RequestContextMiddleware
 from .openapi import install_openapi
-from .routes import chat, feedback, health, openai_compat, qr, reports, search, sessions, speech
+from .routes import (
+    admin_audit,
+    admin_curated,
+    admin_me,
+    admin_review,
+    chat,
+    feedback,
+    health,
+    openai_compat,
+    qr,
+    reports,
+    search,
+    sessions,
+    speech,
+)
 from .security import Guard
 
 if TYPE_CHECKING:
@@ -137,6 +152,7 @@ def create_app(
     app.state.db = db
     app.state.owns_db = owns_db  # closed with the app unless the caller passed it in
     app.state.store = store if store is not None else db.sessions
+    _use_curated(app, assistant, db, settings)
     app.state.metrics = metrics
     app.state.guard = Guard(settings.api, on_limited=lambda scope: metrics.rate_limited.labels(scope).inc())
     app.state.load_error = ""
@@ -151,12 +167,31 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.api.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
-    for module in (chat, qr, openai_compat, search, sessions, feedback, reports, health, speech):
+    for module in (chat, qr, openai_compat, search, sessions, feedback, reports, health, speech, admin_me):
+        app.include_router(module.router)
+    for module in (admin_curated, admin_review, admin_audit):  # the console's review side
         app.include_router(module.router)
     install_docs(app)
     install_openapi(app, settings.api)
     _include_web_ui(app)
     return app
+
+
+def _use_curated(app: FastAPI, assistant: Assistant, db: Database, settings: Settings) -> None:
+    """Curated answers come from the database; insights embed questions with the assistant's embedder."""
+    from ..curated.db_source import DatabaseCuratedSource
+    from ..review.insights import QuestionVectors
+
+    app.state.curated_source = DatabaseCuratedSource(db, settings.curated.check_s)
+    assistant.use_curated_source(app.state.curated_source)
+    embedder = assistant.embedder
+    app.state.question_vectors = QuestionVectors(
+        embedder.embed_query if embedder is not None else _no_embedder
+    )
+
+
+def _no_embedder(text: str) -> Any:
+    raise ConfigError("this assistant has no embedder to group questions by topic")
 
 
 def answer_threads() -> int:

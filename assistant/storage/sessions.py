@@ -191,10 +191,13 @@ class SQLSessionStore:
             self.engine.dispose()
 
 
-def to_exchange(row: Any) -> Exchange:
-    """An ``Exchange`` from a row of ``_EXCHANGE_QUERY``."""
+def to_exchange(row: Any, fb: Any = None) -> Exchange:
+    """An ``Exchange`` from a row of ``_EXCHANGE_QUERY`` (feedback columns on the row), or from an
+    ``ExchangeRow`` with its ``FeedbackRow`` (or None) as the console's ORM queries select them."""
     feedback = None
-    if row.rating is not None:
+    if fb is not None:
+        feedback = {"rating": fb.rating, "comment": fb.comment, "created_at": fb.created_at}
+    elif getattr(row, "rating", None) is not None:
         feedback = {"rating": row.rating, "comment": row.comment, "created_at": row.fb_at}
     return Exchange(
         request_id=row.request_id,
