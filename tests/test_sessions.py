@@ -1,4 +1,4 @@
-"""SessionStore contract, run against every backend; SQLite persistence and real deletion."""
+"""SessionStore contract, run against every backend (SQLite, PostgreSQL, memory); SQLite persistence and real deletion."""
 
 from __future__ import annotations
 
@@ -35,11 +35,15 @@ def _ex(rid: str, sid: str = "session-aaaa", q: str = "怎么办护照", a: str 
     )
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "postgresql", "memory"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> SessionStore:
-    made: SessionStore = (
-        sqlite_store(tmp_path / "s.db") if request.param == "sqlite" else MemorySessionStore()
-    )
+    made: SessionStore
+    if request.param == "sqlite":
+        made = sqlite_store(tmp_path / "s.db")
+    elif request.param == "postgresql":
+        made = open_session_store(request.getfixturevalue("postgres_url"))
+    else:
+        made = MemorySessionStore()
     yield made  # type: ignore[misc]
     made.close()
 
