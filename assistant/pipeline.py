@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from .answering.base import Answerer, make_answerer
+from .answering.base import Answerer, ChunkSource, make_answerer
 from .answering.respond import respond
 from .config import Settings
 from .conversation import rewrite
@@ -85,11 +85,13 @@ class Assistant:
         retriever: Retriever,
         answerer: Answerer,
         intent: IntentClassifier | None = None,
+        chunk_source: ChunkSource | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = retriever
         self.answerer = answerer
         self.intent = intent  # None: the rule classifier alone (answer.intent = none, or a fallback)
+        self.chunk_source = chunk_source  # a document's chunks: hand-offs read a service item's fields
         self._ready = False
 
     @classmethod
@@ -99,7 +101,8 @@ class Assistant:
         retriever = HybridRetriever(settings.index_dir, embedder, settings.retrieval, settings.today)
         name = settings.answer.intent
         intent = make_intent_classifier(name, embedder) if name != "none" else None
-        return cls(settings, retriever, make_answerer(settings, chunk_source=retriever.chunks_of), intent)
+        chunks = retriever.chunks_of
+        return cls(settings, retriever, make_answerer(settings, chunk_source=chunks), intent, chunks)
 
     def warm_up(self) -> None:
         """Open the index and load models; raises ``IndexMissingError`` when there is no index."""
@@ -148,6 +151,7 @@ class Assistant:
             answerer=self.answerer,
             settings=self.settings,
             relevance_floor=self.retriever.relevance_floor,
+            chunk_source=self.chunk_source,
         )
         mask_answer(ans)  # a source may quote someone's card or ID number
         if query.intent is not None:

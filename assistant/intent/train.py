@@ -54,17 +54,35 @@ def load_examples(path: Path) -> list[Example]:
 
 
 def design(texts: Sequence[str], embedder: Embedder | None, cache_dir: Path | None = None) -> np.ndarray:
-    """The model inputs of many messages; embeddings are cached under ``cache_dir`` by content hash."""
-    name = embedder.name if embedder is not None else "none"
-    key = hashlib.sha256(json.dumps([name, FEATURE_NAMES, list(texts)], ensure_ascii=False).encode())
-    path = cache_dir / f"intent-x-{key.hexdigest()[:20]}.npy" if cache_dir else None
+    """The model inputs of many messages; embeddings are cached per message under ``cache_dir`` (by
+    embedder and text hash), so adding training rows embeds only the new ones."""
+    if embedder is None:
+        return np.vstack([design_row(t, None)[0] for t in texts]).astype(np.float64)
+    vectors = _embeddings(list(texts), embedder, cache_dir)
+    return np.vstack([design_row(t, embedder, v)[0] for t, v in zip(texts, vectors, strict=True)]).astype(
+        np.float64
+    )
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def _embeddings(texts: list[str], embedder: Embedder, cache_dir: Path | None) -> list[np.ndarray]:
+    """Query embeddings of ``texts``; those already in the cache file are not recomputed."""
+    name = hashlib.sha256(embedder.name.encode("utf-8")).hexdigest()[:16]
+    path = cache_dir / f"intent-emb-{name}.npz" if cache_dir else None
+    known: dict[str, np.ndarray] = {}
     if path is not None and path.is_file():
-        return np.load(path)  # type: ignore[no-any-return]
-    X = np.vstack([design_row(t, embedder)[0] for t in texts]).astype(np.float64)
-    if path is not None:
+        with np.load(path) as z:
+            known = dict(zip(z["keys"].tolist(), z["vectors"], strict=True))
+    missing = [t for t in dict.fromkeys(texts) if _key(t) not in known]
+    for t in missing:
+        known[_key(t)] = np.asarray(embedder.embed_query(t), dtype=np.float32).reshape(-1)
+    if missing and path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, X)
-    return X
+        np.savez(path, keys=np.array(list(known)), vectors=np.vstack(list(known.values())))
+    return [known[_key(t)] for t in texts]
 
 
 # --- fitting ---------------------------------------------------------------------------------------
