@@ -109,7 +109,11 @@ def test_official_intent_rows_are_reproducible_and_keep_evaluation_rows_out():
     beijing = [r for r in rows if r["source"] == "beijing_train_department"]
     assert len(beijing) >= 300
     assert {department[r["id"].removeprefix("io-bj-")] for r in beijing} <= set(TRAIN_DEPARTMENTS)
-    evaluated = {q for q, d in ((r["question"], r["department"]) for r in _rows("beijing_qa_dev.jsonl")) if d not in TRAIN_DEPARTMENTS}
+    evaluated = {
+        q
+        for q, d in ((r["question"], r["department"]) for r in _rows("beijing_qa_dev.jsonl"))
+        if d not in TRAIN_DEPARTMENTS
+    }
     assert not {r["question"] for r in rows} & evaluated
     # how-to lookups are questions; first-person progress messages about other items are cases
     assert sum(r["source"] == "kb_guide_lookup" for r in rows) >= 100

@@ -106,9 +106,17 @@ def test_features_name_what_fired():
 @pytest.mark.parametrize(
     ("text", "has", "lacks"),
     [
-        ("参保人员如何查询个人账户资金情况？", {"howto_lookup", "generic_subject", "question_mark"}, {"my_case"}),
+        (
+            "参保人员如何查询个人账户资金情况？",
+            {"howto_lookup", "generic_subject", "question_mark"},
+            {"my_case"},
+        ),
         ("如何查询我的公积金缴存情况", {"howto_lookup", "my_record"}, {"my_case", "lookup_request"}),
-        ("帮我查下我的社保卡到哪了", {"lookup_request", "my_record", "progress", "my_case"}, {"howto_lookup"}),
+        (
+            "帮我查下我的社保卡到哪了",
+            {"lookup_request", "my_record", "progress", "my_case"},
+            {"howto_lookup"},
+        ),
         ("我的居住证交了20天了还没下来", {"my_record", "elapsed", "my_case"}, {"howto_lookup"}),
     ],
 )

@@ -52,8 +52,7 @@ CASE_WITH_ROUTE = (
     "您可以通过“{service}”自助查询或办理{link}[1]。"
 )
 CASE_WITH_SENTENCE = (
-    "查询您本人的办理进度或结果需要核对您的个人信息，智能助手无法代为查询。"
-    "根据《{title}》：{sentence}[1]"
+    "查询您本人的办理进度或结果需要核对您的个人信息，智能助手无法代为查询。根据《{title}》：{sentence}[1]"
 )
 CASE_PEOPLE = "如有疑问，请拨打{hotline}政务服务便民热线，或通过{board}留言。"
 COMPLAINT_WITH_DEPARTMENT = (
@@ -65,7 +64,9 @@ COMPLAINT_WITH_DEPARTMENT = (
 # A guide item that is itself the lookup (居民身份证办理进度查询, 个人参保查询).
 _PROGRESS_ITEM = re.compile(r"进度查询|查询|结果公布|领取通知")
 # A source sentence that tells the citizen where a progress or result can be checked.
-_CHECK_SENTENCE = re.compile(r"(?:查询|查看|查到)[^。；]{0,12}(?:进度|结果|状态|情况)|(?:进度|结果|状态)[^。；]{0,8}查询")
+_CHECK_SENTENCE = re.compile(
+    r"(?:查询|查看|查到)[^。；]{0,12}(?:进度|结果|状态|情况)|(?:进度|结果|状态)[^。；]{0,8}查询"
+)
 # "可以向／可向 X 部门 投诉／举报": the department a source names for a kind of complaint.
 _COMPLAINT_DEPT = re.compile(
     r"向([^，。；、：]{2,24}?(?:部门|机构|局|委员会|委|中心|执法队|办公室))[^，。；]{0,6}(?:投诉|举报|反映|申诉|控告)"
@@ -160,7 +161,9 @@ def _service_route(
             url = ""
         if not (url or phone):
             continue
-        quote = "；".join(x for x in (f"在线办理：{url}" if url else "", f"咨询电话：{phone}" if phone else "") if x)
+        quote = "；".join(
+            x for x in (f"在线办理：{url}" if url else "", f"咨询电话：{phone}" if phone else "") if x
+        )
         return Route("service", h.chunk.title, h, quote, url=url, phone=phone)
     return None
 
@@ -183,7 +186,9 @@ def _sentence_route(
     return None
 
 
-def find_route(reason: str, query: Query, hits: Sequence[Hit], chunk_source: ChunkSource | None = None) -> Route | None:
+def find_route(
+    reason: str, query: Query, hits: Sequence[Hit], chunk_source: ChunkSource | None = None
+) -> Route | None:
     """What the knowledge base knows for this hand-off (``Route``), or None: only for individual cases
     (a service item or a where-to-check sentence) and complaints (the department a source names)."""
     if reason not in ("individual_case", "complaint"):
@@ -194,7 +199,9 @@ def find_route(reason: str, query: Query, hits: Sequence[Hit], chunk_source: Chu
     docs = _docs(hits)
     if reason == "complaint":
         return _sentence_route(topic, docs, _COMPLAINT_DEPT, "complaint")
-    return _service_route(topic, docs, chunk_source) or _sentence_route(topic, docs, _CHECK_SENTENCE, "sentence")
+    return _service_route(topic, docs, chunk_source) or _sentence_route(
+        topic, docs, _CHECK_SENTENCE, "sentence"
+    )
 
 
 def route_citation(route: Route) -> Citation:

@@ -105,6 +105,14 @@ def model_decision(query: Query, settings: Settings) -> str | None:
     return None
 
 
+def confident_question(query: Query, settings: Settings) -> bool:
+    """Whether the intent model calls the message a question with probability ≥ ``answer.intent_threshold``:
+    then the rule classifier's hand-off (its regexes are features of the model, not the decision) is
+    overruled, except an explicit request for a person."""
+    p = query.intent
+    return p is not None and p.label == "question" and p.confidence >= settings.answer.intent_threshold
+
+
 def respond(
     query: Query,
     hits: Sequence[Hit],
@@ -120,7 +128,9 @@ def respond(
        question asks for history; 1. a request for a human, an individual case or a complaint →
        hand-off (with the self-service route — a 进度查询 / 在线办理 item — for a case, the department a
        source names for a complaint, the department's phone when the hits know it), by the rule classifier
-       (``classify``) or, when confident, the intent model (``query.intent``, ``model_decision``); an
+       (``classify``; overruled when the model is confident the message is a question,
+       ``confident_question``) or, when confident, the intent model (``query.intent``,
+       ``model_decision``); an
        off-topic message or a greeting (the model, confident) → a short scope statement or greeting,
        no quote; 2. no hits left, a best dense score
        below the relevance floor (the embedder's calibrated ``relevance_floor`` unless
@@ -147,14 +157,16 @@ def respond(
         return ans
 
     decision = classify_message(query)
-    if decision is not None:
+    if decision is not None and (
+        decision.reason == "human_requested" or not confident_question(query, settings)
+    ):
         return person(decision.reason)
     model = model_decision(query, settings)
     if model in ("scope", "greeting"):
         return _shaped(
             Answer(text=_reply_text(model, query, settings), answered_by=model), query, conf, valid
         )
-    if model in MODEL_HANDOFF.values():
+    if model is not None and model in MODEL_HANDOFF.values():
         return person(model)
     if should_refuse(valid, settings, conf, relevance_floor):
         return handed_off(build_handoff("low_confidence" if valid else "no_knowledge", valid, settings))

@@ -73,7 +73,9 @@ _TITLE_Q = (
     "《{t}》适用于哪些人",
     "{t}的主要内容是什么",
 )
-_PERSONAL = re.compile(r"申请|申领|登记|核发|认定|补贴|补助|换领|补领|补办|换发|办理|发放|签注|证|津贴|提取|转移|备案")
+_PERSONAL = re.compile(
+    r"申请|申领|登记|核发|认定|补贴|补助|换领|补领|补办|换发|办理|发放|签注|证|津贴|提取|转移|备案"
+)
 _PAREN = re.compile(r"[（(][^）)]*[）)]")
 _SUFFIX = re.compile(r"(?:公证)?指引$|审批$|核发$|初审$|审核$|许可$|备案$|登记审查$")
 
@@ -114,7 +116,10 @@ def beijing_rows(qa: Path) -> list[dict[str, Any]]:
     out = []
     for dept in TRAIN_DEPARTMENTS:
         chosen = sorted(by_dept.get(dept, []), key=lambda r: _rank(r["id"]))[:PER_DEPARTMENT]
-        out += [_row(f"bj-{r['id']}", r["question"].strip(), "question", "beijing_train_department") for r in chosen]
+        out += [
+            _row(f"bj-{r['id']}", r["question"].strip(), "question", "beijing_train_department")
+            for r in chosen
+        ]
     return out
 
 
@@ -129,7 +134,9 @@ def guide_rows(guides: Path) -> list[dict[str, Any]]:
     out = []
     for k, n in enumerate(lookups[:GUIDE_LOOKUPS]):
         x = n[: -len("查询")] or n
-        out.append(_row(f"lk-{k:03d}", _LOOKUP_Q[k % len(_LOOKUP_Q)].format(x=x), "question", "kb_guide_lookup"))
+        out.append(
+            _row(f"lk-{k:03d}", _LOOKUP_Q[k % len(_LOOKUP_Q)].format(x=x), "question", "kb_guide_lookup")
+        )
     for k, n in enumerate(others[:GUIDE_RULES]):
         out.append(_row(f"rq-{k:03d}", _RULE_Q[k % len(_RULE_Q)].format(x=n), "question", "kb_guide_rule"))
     for k, n in enumerate(personal[:GUIDE_CASES]):
@@ -156,9 +163,15 @@ def title_rows(knowledge: Path) -> list[dict[str, Any]]:
     ]
 
 
-def build(qa: Path, knowledge: Path, exclude: frozenset[str] | set[str] = frozenset()) -> list[dict[str, Any]]:
+def build(
+    qa: Path, knowledge: Path, exclude: frozenset[str] | set[str] = frozenset()
+) -> list[dict[str, Any]]:
     """All official-wording rows, without any text in ``exclude`` (the dev and held-out messages)."""
-    rows = beijing_rows(qa) + guide_rows(knowledge / "guides" / "gd_service_guides.jsonl") + title_rows(knowledge)
+    rows = (
+        beijing_rows(qa)
+        + guide_rows(knowledge / "guides" / "gd_service_guides.jsonl")
+        + title_rows(knowledge)
+    )
     seen: set[str] = set()
     out = []
     for r in rows:

@@ -172,6 +172,26 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 10)
     return float(ece)
 
 
+def reliability(probs: np.ndarray, y: np.ndarray, bins: int = 5) -> list[dict[str, str | float | int]]:
+    """The reliability table of the top label: per confidence bin, rows, mean confidence and accuracy."""
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    out: list[dict[str, str | float | int]] = []
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        sel = (conf > lo) & (conf <= hi)
+        if sel.any():
+            out.append(
+                {
+                    "bin": f"{lo:.1f}-{hi:.1f}",
+                    "rows": int(sel.sum()),
+                    "confidence": round(float(conf[sel].mean()), 3),
+                    "accuracy": round(float(correct[sel].mean()), 3),
+                }
+            )
+    return out
+
+
 def scores(y: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
     """Accuracy, per-label precision/recall, confusion matrix, ECE and the hand-off view of the labels."""
     pred = probs.argmax(axis=1)
@@ -194,6 +214,7 @@ def scores(y: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
         "per_label": per,
         "confusion": {"labels": list(INTENTS), "rows_true_cols_pred": cm.tolist()},
         "ece": expected_calibration_error(probs, y) if len(y) else None,
+        "reliability": reliability(probs, y) if len(y) else [],
         # a question sent to a person, and a case / complaint / request for a person that was not
         "question_false_handoff": float(to_person[is_q].mean()) if is_q.any() else None,
         "question_not_answered": float((pred != q)[is_q].mean()) if is_q.any() else None,
