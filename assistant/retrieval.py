@@ -301,6 +301,7 @@ class HybridRetriever:
             "reranker": s.reranker or None,
             "chunks": len(state.index) if state else 0,
             "documents": len(state.index.manifest.documents) if state else 0,
+            "vector_index": state.index.dense.kind if state else "",
         }
 
 

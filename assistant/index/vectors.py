@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, IndexMissingError
 from .rows import RowFilter, RowTable
 
 if TYPE_CHECKING:
@@ -126,8 +126,9 @@ class FaissIndex:
 
     def _search_masked(self, q: np.ndarray, k: int, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """FAISS's own ID selector: only rows whose bit is set are scored (flat and IVF alike)."""
-        import faiss
+        import faiss as faiss_module
 
+        faiss: Any = faiss_module  # its stubs lack the keyword arguments of the SWIG constructors
         allowed = int(mask.sum())
         if allowed == 0:
             return np.zeros((1, 0), np.float32), np.zeros((1, 0), np.int64)
@@ -169,6 +170,10 @@ class FaissBackend:
         return dense
 
     def open(self, folder: Path, kind: str, rows: RowTable) -> FaissIndex:
+        if not (folder / FAISS_FILE).is_file():
+            raise IndexMissingError(
+                f"{folder / FAISS_FILE} is missing; rebuild with: python -m assistant ingest --rebuild"
+            )
         return FaissIndex.load(folder / FAISS_FILE, kind, rows)
 
     def drop(self, folder: Path) -> None:
