@@ -105,7 +105,7 @@ def main() -> None:
     from pymilvus import MilvusClient
 
     texts = [keyword_text(c) for c in index.chunks]
-    variants = {
+    variants: dict[str, tuple[dict[str, Any], list[str]]] = {
         "Milvus BM25, jieba (default mode)": ({"tokenizer": "jieba"}, queries),
         "Milvus BM25, jieba search mode + our words + stop words": (
             {
