@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +87,27 @@ def _cut(text: str, limit: int) -> str:
     return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
 
 
+_CLIENTS: dict[tuple[str, str], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _connect(uri: str, token: str) -> Any:
+    try:
+        from pymilvus import MilvusClient
+    except ImportError as exc:
+        raise MissingDependencyError("pymilvus", "milvus") from exc
+    try:
+        return MilvusClient(uri=uri, token=token)
+    except Exception as exc:  # pymilvus raises several unrelated types here
+        hint = (
+            " (Milvus Lite serves one process at a time: stop the other one, ingest through the"
+            " running server, or run `milvus-lite server --data-dir PATH` and use its http:// URI)"
+            if "://" not in uri
+            else ""
+        )
+        raise IndexError_(f"cannot connect to Milvus at {uri}: {exc}{hint}") from exc
+
+
 class MilvusIndex:
     """Searches one generation's collection; ``kind`` is ``milvus-<index type>``."""
 
@@ -125,23 +147,15 @@ class MilvusBackend:
         self._client: Any = None
 
     def client(self) -> Any:
-        """One ``MilvusClient`` per backend, connected on first use."""
+        """The process's ``MilvusClient`` for this URI and token, connected on first use (each
+        generation opened by a refresh reuses it rather than opening another channel)."""
         if self._client is None:
-            try:
-                from pymilvus import MilvusClient
-            except ImportError as exc:
-                raise MissingDependencyError("pymilvus", "milvus") from exc
             uri = resolve_uri(self.settings, self.index_dir)
-            try:
-                self._client = MilvusClient(uri=uri, token=self.settings.milvus_token.get_secret_value())
-            except Exception as exc:  # pymilvus raises several unrelated types here
-                hint = (
-                    " (Milvus Lite serves one process at a time: stop the other one, ingest through the"
-                    " running server, or run `milvus-lite server --data-dir PATH` and use its http:// URI)"
-                    if "://" not in uri
-                    else ""
-                )
-                raise IndexError_(f"cannot connect to Milvus at {uri}: {exc}{hint}") from exc
+            token = self.settings.milvus_token.get_secret_value()
+            with _CLIENTS_LOCK:
+                if (uri, token) not in _CLIENTS:
+                    _CLIENTS[uri, token] = _connect(uri, token)
+                self._client = _CLIENTS[uri, token]
         return self._client
 
     @property
