@@ -10,7 +10,7 @@ in ``validity.py``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,6 +45,9 @@ class RowTable:
     doc_id: np.ndarray
     fields: dict[str, np.ndarray]
     validity: ValidityTable
+    # masks of recent filters: the same "in force today" filter comes with nearly every search, and
+    # comparing date strings over a million rows costs more than the search it restricts
+    _masks: dict[RowFilter, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, chunks: Sequence[Chunk]) -> RowTable:
@@ -58,7 +61,16 @@ class RowTable:
         return len(self.doc_id)
 
     def mask(self, where: RowFilter) -> np.ndarray:
-        """One bool per row: True when the row meets every restriction of ``where``."""
+        """One bool per row: True when the row meets every restriction of ``where`` (read-only)."""
+        cached = self._masks.get(where)
+        if cached is None:
+            if len(self._masks) >= 16:
+                self._masks.clear()
+            cached = self._masks[where] = self._compute(where)
+            cached.flags.writeable = False
+        return cached
+
+    def _compute(self, where: RowFilter) -> np.ndarray:
         keep = np.ones(len(self), dtype=bool)
         if where.in_force_on:
             keep &= self.validity.in_force(np.arange(len(self)), where.in_force_on)
