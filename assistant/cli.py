@@ -129,7 +129,7 @@ def cmd_vectors(args: argparse.Namespace) -> int:
     from .index.store import open_index
 
     settings = _settings(args)
-    index = open_index(settings.index_dir)
+    index = open_index(settings.index_dir, settings=settings.index)
     out = args.out or Path(settings.knowledge_dir) / SEED_FILE
     n = write_seed(
         out, index.manifest.embedder, [c.embed_text or c.text for c in index.chunks], index.vectors

@@ -169,6 +169,29 @@ class SpeechSettings(BaseModel):
     rate: int = 160  # words per minute; espeak-ng's default is 175, a little slower reads better aloud
 
 
+class IndexSettings(BaseModel):
+    """Where the dense side of each index generation lives (``assistant/index/vectors.py`` registry).
+
+    ``faiss``: a file in the generation folder (one box). ``milvus``: one Milvus collection per
+    generation (docs/milvus.md); ``milvus_uri`` a local ``.db`` path is Milvus Lite (embedded, one
+    process), ``http://host:19530`` a standalone/cluster server; empty: ``<index_dir>/milvus.db``.
+    Chunks, vectors and BM25 stay in the generation folder either way.
+    """
+
+    backend: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str = ""
+    milvus_token: SecretStr = SecretStr("")  # user:password or an API key; empty: no authentication
+    milvus_collection_prefix: str = "assistant"  # one prefix per index_dir sharing a server
+    # FLAT is exact (the dev-set figures match FAISS); HNSW / IVF_FLAT are approximate (docs/milvus.md)
+    milvus_index_type: str = "FLAT"
+    milvus_index_params: dict[str, int | float | str] = Field(default_factory=dict)  # e.g. {"M": 16}
+    milvus_search_params: dict[str, int | float | str] = Field(default_factory=dict)  # e.g. {"ef": 128}
+    milvus_insert_batch: int = 2000  # rows per insert call
+    # validity / type / department restrictions applied inside the vector search (both backends)
+    # instead of after it; measured in docs/benchmarks/milvus.md
+    filter_pushdown: bool = False
+
+
 class CuratedSettings(BaseModel):
     """Curated answers (``assistant/curated``): when a question counts as asking for one.
 
@@ -220,6 +243,7 @@ class Settings(BaseSettings):
 
     knowledge_dir: Path = Path("knowledge")
     index_dir: Path = Path("index")
+    index: IndexSettings = Field(default_factory=IndexSettings)
     cache_dir: Path = Path(".cache")
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     chunking: ChunkSettings = Field(default_factory=ChunkSettings)

@@ -108,7 +108,9 @@ class Assistant:
     def from_settings(cls, settings: Settings) -> Assistant:
         """Wire the configured backends; cheap — nothing is loaded until ``warm_up()``."""
         embedder = make_embedder(settings.embedder)
-        retriever = HybridRetriever(settings.index_dir, embedder, settings.retrieval, settings.today)
+        retriever = HybridRetriever(
+            settings.index_dir, embedder, settings.retrieval, settings.today, index_settings=settings.index
+        )
         name = settings.answer.intent
         intent = make_intent_classifier(name, embedder) if name != "none" else None
         curated = CuratedMatcher(embedder, MemoryCuratedSource(), settings.curated, settings.today)

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS) + keyword (BM25) candidates, scored on both sides, fused with
+"""Hybrid retrieval: dense (FAISS or Milvus, ``index.backend``) + keyword (BM25) candidates, scored on both sides, fused with
 normalised weights, filtered and boosted by metadata (validity, region), optionally reranked.
 
 Both sides score the union of their candidates exactly (a keyword-only candidate still gets its
@@ -17,9 +17,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .config import RetrievalSettings
+from .config import IndexSettings, RetrievalSettings
 from .embedders import Embedder
 from .errors import InvalidInputError
+from .index.rows import RowFilter
 from .index.store import Index, open_index
 from .synonyms import alias_table, expand_query, load_synonyms
 from .text import load_tokenizer, normalize_query, tokenize
@@ -118,12 +119,18 @@ class HybridRetriever:
     name = "hybrid"
 
     def __init__(
-        self, index_dir: Path, embedder: Embedder, settings: RetrievalSettings, today: str = ""
+        self,
+        index_dir: Path,
+        embedder: Embedder,
+        settings: RetrievalSettings,
+        today: str = "",
+        index_settings: IndexSettings | None = None,
     ) -> None:
         self.index_dir = Path(index_dir)
         self.embedder = embedder
         self.settings = settings
         self.today = today
+        self.index_settings = index_settings or IndexSettings()
         self.reranker: Reranker | None = None
         self._state: _Loaded | None = None
         self._lock = threading.Lock()
@@ -147,7 +154,7 @@ class HybridRetriever:
             if self._state is not None:
                 return
             self.embedder.warm_up()
-            index = open_index(self.index_dir, self.embedder.name)
+            index = open_index(self.index_dir, self.embedder.name, settings=self.index_settings)
             userdict = index.path.parent / "userdict.txt"
             words = userdict.read_text(encoding="utf-8").split("\n") if userdict.is_file() else []
             user_words = frozenset(w.strip() for w in words if w.strip())
@@ -188,7 +195,7 @@ class HybridRetriever:
         k = k or self.settings.top_k
         filters = filters or Filters()
         q = normalize_query(query)
-        cand = self._candidates(q, state)
+        cand = self._candidates(q, state, self._pushdown(q, filters))
         rows = self._filter(cand.rows, q, filters, state)
         if rows.size == 0:
             return [], cand.qvec
@@ -214,12 +221,25 @@ class HybridRetriever:
 
     # ------------------------------------------------------------------ stages
 
-    def _candidates(self, q: str, state: _Loaded) -> _Candidates:
-        """Top rows of each side (the keyword side searches the query with colloquial terms expanded)."""
+    def _pushdown(self, q: str, filters: Filters) -> RowFilter | None:
+        """The ``_filter`` restrictions for the vector search itself (``index.filter_pushdown``), so
+        its top-n are all rows that survive the filter; None when off."""
+        if not self.index_settings.filter_pushdown:
+            return None
+        in_force = not (filters.include_expired or self.settings.include_expired or asks_for_history(q))
+        return RowFilter(
+            in_force_on=today_iso(filters.today, self.today) if in_force else "",
+            types=tuple(filters.types or ()),
+            department=filters.department or "",
+        )
+
+    def _candidates(self, q: str, state: _Loaded, where: RowFilter | None = None) -> _Candidates:
+        """Top rows of each side (the keyword side searches the query with colloquial terms expanded);
+        ``where`` restricts the dense side's search (filter pushdown)."""
         s = self.settings
         qvec = self.embedder.embed_query(q[: s.dense_query_chars])
         tokens = tokenize(expand_query(q, state.synonyms), words=state.user_words)
-        d_ids, _ = state.index.dense.search(qvec, s.dense_candidates)
+        d_ids, _ = state.index.dense.search(qvec, s.dense_candidates, where)
         k_ids, _ = state.index.keyword.search(tokens, s.keyword_candidates)
         return _Candidates(
             rows=np.unique(np.concatenate([d_ids, k_ids])),
@@ -281,6 +301,7 @@ class HybridRetriever:
             "reranker": s.reranker or None,
             "chunks": len(state.index) if state else 0,
             "documents": len(state.index.manifest.documents) if state else 0,
+            "vector_index": state.index.dense.kind if state else "",
         }
 
 

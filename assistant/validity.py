@@ -15,15 +15,18 @@ Dates are ISO strings (``YYYY-MM-DD``) and compare as strings.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import InvalidInputError
 from .types import STATUS_REPEALED, STATUS_REVISED, Chunk, Hit
 
 NOT_IN_FORCE = frozenset({STATUS_REPEALED, STATUS_REVISED})
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 HISTORY_WORDS = re.compile(r"(历史|以前|之前|原来|旧版|废止|失效|过去|曾经|老政策)")
 
 
@@ -47,6 +50,18 @@ def in_force(meta: Mapping[str, object], today: str) -> bool:
         return False
     effective, expiry = _field(meta, "effective_date"), _field(meta, "expiry_date")
     return not (effective and effective > today) and not (expiry and expiry < today)
+
+
+def in_force_expression(today: str) -> str:
+    """The rule above as a Milvus filter expression over the string fields ``status``,
+    ``effective_date`` and ``expiry_date`` ("" when a document has none); ``today`` must be ISO."""
+    if not ISO_DATE.fullmatch(today):
+        raise InvalidInputError(f"not an ISO date (YYYY-MM-DD): {today!r}")
+    statuses = ", ".join(json.dumps(s, ensure_ascii=False) for s in sorted(NOT_IN_FORCE))
+    return (
+        f'(status not in [{statuses}]) and (effective_date == "" or effective_date <= "{today}")'
+        f' and (expiry_date == "" or expiry_date >= "{today}")'
+    )
 
 
 def current_hits(hits: Sequence[Hit], today: str, *, include_old: bool = False) -> list[Hit]:

