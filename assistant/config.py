@@ -180,6 +180,9 @@ class Settings(BaseSettings):
     ocr: OcrSettings = Field(default_factory=OcrSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     today: str = ""  # ISO date used for validity checks; empty: the real date
+    # Redis (or Valkey) shared by every worker and replica: rate limits and index-change notices
+    # (docs/deploy.md). Empty: in-process limits, index changes found by polling.
+    redis_url: str = ""
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

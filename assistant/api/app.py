@@ -96,7 +96,12 @@ def create_app(
     app.state.assistant = assistant
     app.state.store = store if store is not None else make_session_store(settings.api)
     app.state.metrics = metrics
-    app.state.guard = Guard(settings.api, on_limited=lambda scope: metrics.rate_limited.labels(scope).inc())
+    app.state.guard = Guard(
+        settings.api,
+        on_limited=lambda scope: metrics.rate_limited.labels(scope).inc(),
+        redis_url=settings.redis_url,
+        on_storage_error=metrics.rate_limit_storage_errors.inc,
+    )
     app.state.load_error = ""
     app.state.speech = make_speech(settings.speech)
     app.state.answer_limiter = anyio.CapacityLimiter(answer_threads())
