@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ..config import Settings
+from ..notify import IndexWatcher, make_notifier
 from ..sessions import SessionStore, make_session_store
 from ..speech import make_speech
 from .docs import install_docs
@@ -49,6 +50,7 @@ correlation id only.
 def _warm_up_in_background(app: FastAPI) -> asyncio.Task[None] | None:
     assistant = app.state.assistant
     if assistant.ready:
+        _watch_index(app)
         return None
 
     async def load() -> None:
@@ -58,8 +60,20 @@ def _warm_up_in_background(app: FastAPI) -> asyncio.Task[None] | None:
         except Exception as exc:  # reported by /readyz; the process stays up for /healthz
             app.state.load_error = f"{type(exc).__name__}: {exc}"
             log.error('{"event": "warm_up_failed", "error": %r}', app.state.load_error)
+            return
+        _watch_index(app)
 
     return asyncio.create_task(load())
+
+
+def _watch_index(app: FastAPI) -> None:
+    """Once the index is loaded: follow new generations (notices from ``app.state.notifier`` + polling)."""
+    refresh = getattr(app.state.assistant, "refresh_index", None)
+    if refresh is None:  # an assistant that cannot switch index generations (test doubles)
+        return
+    settings: Settings = app.state.settings
+    app.state.index_watcher = IndexWatcher(app.state.notifier, refresh, settings.index_poll_s)
+    app.state.index_watcher.start()
 
 
 @contextlib.asynccontextmanager
@@ -72,6 +86,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if app.state.index_watcher is not None:
+            app.state.index_watcher.stop()
         app.state.store.close()
 
 
@@ -103,6 +119,8 @@ def create_app(
         on_storage_error=metrics.rate_limit_storage_errors.inc,
     )
     app.state.load_error = ""
+    app.state.notifier = make_notifier(settings)  # index-change notices (publish after an ingest job)
+    app.state.index_watcher = None  # started once the index is loaded
     app.state.speech = make_speech(settings.speech)
     app.state.answer_limiter = anyio.CapacityLimiter(answer_threads())
     app.state.qr_limiter = anyio.CapacityLimiter(1)  # QR codes are pure Python: one core at most

@@ -33,6 +33,8 @@ REDIS_TIMEOUT_S = 0.25
 
 def storage_uri(redis_url: str) -> str:
     """The ``limits`` storage for a ``redis_url`` setting: ``memory://`` when it is empty."""
+    if redis_url.startswith("unix://"):  # redis-py's socket URL; limits spells it redis+unix://
+        return "redis+unix://" + redis_url.removeprefix("unix://")
     return redis_url or "memory://"
 
 
