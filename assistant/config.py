@@ -183,7 +183,6 @@ class Settings(BaseSettings):
     # Redis (or Valkey) shared by every worker and replica: rate limits and index-change notices
     # (docs/deploy.md). Empty: in-process limits, index changes found by polling.
     redis_url: str = ""
-    index_poll_s: float = 5.0  # each worker checks for a new index generation this often (0: notices only)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

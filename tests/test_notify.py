@@ -200,9 +200,9 @@ def test_app_lifespan_runs_the_watcher_over_its_assistant(
 
     refresher = Refresher()
     monkeypatch.setattr(api_assistant, "refresh_index", refresher, raising=False)
-    app = create_app(api_settings(tmp_path).model_copy(update={"index_poll_s": 600}), api_assistant)  # type: ignore[arg-type]
+    app = create_app(api_settings(tmp_path), api_assistant)  # type: ignore[arg-type]
     bus = MemoryNotifier()
-    app.state.notifier = bus
+    app.state.notifier, app.state.index_poll_s = bus, 600
     with TestClient(app) as client:
         assert client.get("/readyz").status_code == 200
         bus.publish("gen-7")

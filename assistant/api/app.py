@@ -71,8 +71,7 @@ def _watch_index(app: FastAPI) -> None:
     refresh = getattr(app.state.assistant, "refresh_index", None)
     if refresh is None:  # an assistant that cannot switch index generations (test doubles)
         return
-    settings: Settings = app.state.settings
-    app.state.index_watcher = IndexWatcher(app.state.notifier, refresh, settings.index_poll_s)
+    app.state.index_watcher = IndexWatcher(app.state.notifier, refresh, app.state.index_poll_s)
     app.state.index_watcher.start()
 
 
@@ -121,6 +120,7 @@ def create_app(
     app.state.load_error = ""
     app.state.notifier = make_notifier(settings)  # index-change notices (publish after an ingest job)
     app.state.index_watcher = None  # started once the index is loaded
+    app.state.index_poll_s = 5.0  # how often each worker checks the index pointer besides notices
     app.state.speech = make_speech(settings.speech)
     app.state.answer_limiter = anyio.CapacityLimiter(answer_threads())
     app.state.qr_limiter = anyio.CapacityLimiter(1)  # QR codes are pure Python: one core at most
