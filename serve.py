@@ -20,7 +20,7 @@ import sys
 import uvicorn
 
 from assistant.api.logging import configure_logging
-from assistant.config import Settings
+from assistant.config import APISettings, Settings
 
 
 def _loopback(host: str) -> bool:
@@ -32,17 +32,22 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def main(argv: list[str] | None = None) -> None:
-    try:
-        api = Settings().api
-    except ValueError as exc:  # pydantic's ValidationError: refuse to start, say why in one block
-        sys.exit(f"serve.py: invalid settings, not starting:\n{exc}")
+def build_parser(api: APISettings) -> argparse.ArgumentParser:
+    """The command line, with defaults from the API settings (the deployment examples are checked against it)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=api.host)
     parser.add_argument("--port", type=int, default=api.port)
     parser.add_argument("--workers", type=int, default=api.workers)
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        api = Settings().api
+    except ValueError as exc:  # pydantic's ValidationError: refuse to start, say why in one block
+        sys.exit(f"serve.py: invalid settings, not starting:\n{exc}")
+    args = build_parser(api).parse_args(argv)
     os.environ["ASSISTANT_LOG_LEVEL"] = args.log_level.upper()  # read by each worker's app factory
     # The workers' settings see the address actually served (the default allowed origins follow it).
     os.environ["ASSISTANT_API__HOST"], os.environ["ASSISTANT_API__PORT"] = args.host, str(args.port)

@@ -55,6 +55,30 @@ def test_moving_window_is_exact_across_a_window_boundary() -> None:
     assert admitted == 4
 
 
+def test_in_process_sweep_is_rare_and_frees_expired_windows() -> None:
+    from limits import RateLimitItemPerSecond
+    from limits.strategies import MovingWindowRateLimiter
+
+    from assistant.api.ratelimit import SweepingMemoryStorage
+
+    storage = SweepingMemoryStorage(sweep_s=0.5)
+    limiter = MovingWindowRateLimiter(storage)
+    item = RateLimitItemPerSecond(5, 1)
+    started = time.monotonic()
+    while time.monotonic() - started < 1.2:  # busy traffic over many keys
+        for i in range(200):
+            limiter.hit(item, f"ip:{i}")
+        time.sleep(0.01)
+    assert 2 <= storage.sweeps <= 4  # every 0.5 s, not 100 times a second
+    time.sleep(1.1)  # every window has expired
+    limiter.hit(item, "late")  # a write schedules the next sweep
+    deadline = time.monotonic() + 3
+    while sum(1 for events in storage.events.values() if events) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        limiter.hit(item, "late")
+    assert sum(1 for events in storage.events.values() if events) == 1  # only "late" holds entries
+
+
 def test_redis_limit_is_shared_between_limiters(redis_url: str) -> None:
     """Two limiters (two workers or replicas) on one Redis count in the same window."""
     a, b = RateLimiter(5, redis_url), RateLimiter(5, redis_url)

