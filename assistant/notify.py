@@ -255,16 +255,26 @@ def make_notifier(settings: Settings) -> Notifier:
 
 
 class IndexWatcher:
-    """A daemon thread that calls ``refresh()`` on every notice and at least every ``poll_s`` seconds.
+    """A daemon thread that calls ``refresh()`` on every notice and whenever polling sees a new pointer.
 
-    ``refresh`` is the worker's index refresh: it loads the generation ``CURRENT`` names when that is
-    not the one in memory and returns whether it switched. One thread means refreshes never overlap;
-    an exception in ``refresh`` is logged and the watcher carries on.
+    ``refresh`` is the worker's index refresh (``Assistant.refresh_index``): it loads the generation the
+    pointer names when that is not the one in memory and returns whether it switched. ``current`` reads
+    the pointer (one small read); every ``poll_s`` seconds the watcher compares it with the last one it
+    saw and refreshes only when it moved, so a generation that fails to load is not retried every tick
+    (the old one keeps serving; the next notice or pointer move tries again). One thread means
+    refreshes never overlap; an exception in ``refresh`` is logged and the watcher carries on.
     """
 
-    def __init__(self, notifier: Notifier, refresh: Callable[[], object], poll_s: float) -> None:
+    def __init__(
+        self,
+        notifier: Notifier,
+        refresh: Callable[[], object],
+        poll_s: float,
+        current: Callable[[], str | None] | None = None,
+    ) -> None:
         self._notifier = notifier
         self._refresh = refresh
+        self._current = current
         self.poll_s = poll_s if poll_s > 0 else 3600.0
         self._listener: Listener | None = None
         self._stop = threading.Event()
@@ -272,35 +282,51 @@ class IndexWatcher:
         self.refreshes = 0  # calls made (tests and logs)
 
     def start(self) -> None:
+        if self._thread is not None:
+            return
         self._listener = self._notifier.listen()  # subscribed before start() returns: no notice lost
         self._thread = threading.Thread(target=self._run, name="index-watcher", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         assert self._listener is not None
+        seen = self._current() if self._current is not None else None  # loaded at warm-up
         next_poll = time.monotonic() + self.poll_s
         while not self._stop.is_set():
-            generation = self._listener.wait(max(0.0, next_poll - time.monotonic()))
+            notice = self._listener.wait(max(0.0, next_poll - time.monotonic()))
             if self._stop.is_set():
                 return
-            if generation is None and time.monotonic() < next_poll:
-                continue
-            next_poll = time.monotonic() + self.poll_s
-            try:
-                switched = self._refresh()
-            except Exception as exc:  # a broken generation must not stop the watcher; the old one serves
-                log.error('{"event": "index_refresh_failed", "error": %r}', f"{type(exc).__name__}: {exc}")
-                continue
-            finally:
-                self.refreshes += 1
-            if generation is not None or switched:
-                log.info(
-                    '{"event": "index_refresh", "notice": %r, "switched": %s}', generation, bool(switched)
-                )
+            if notice is None:
+                if time.monotonic() < next_poll:
+                    continue
+                next_poll = time.monotonic() + self.poll_s
+                if self._current is not None:
+                    pointer = self._current()
+                    if pointer == seen:
+                        continue
+                    seen = pointer
+            elif self._current is not None:
+                seen = self._current()
+            self._call(notice)
+
+    def _call(self, notice: str | None) -> None:
+        self.refreshes += 1
+        try:
+            switched = self._refresh()
+        except Exception as exc:  # a broken generation must not stop the watcher; the old one serves
+            log.error(
+                '{"event": "index_refresh_failed", "notice": %r, "error": %r}',
+                notice,
+                f"{type(exc).__name__}: {exc}",
+            )
+            return
+        if notice is not None or switched:
+            log.info('{"event": "index_refresh", "notice": %r, "switched": %s}', notice, bool(switched))
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         if self._listener is not None:
             self._listener.close()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)

@@ -164,6 +164,23 @@ def test_polling_refreshes_without_notices() -> None:
     assert 3 <= len(refresher.calls) <= 7
 
 
+def test_polling_refreshes_only_when_the_pointer_moves() -> None:
+    pointer = ["gen-1"]
+    refresher = Refresher()
+    refresher.fail = True  # a broken generation: tried once per pointer move, not every tick
+    watcher = IndexWatcher(NullNotifier(), refresher, poll_s=0.1, current=lambda: pointer[0])
+    watcher.start()
+    time.sleep(0.5)
+    assert refresher.calls == []  # the pointer names what warm-up loaded
+    pointer[0] = "gen-2"
+    time.sleep(0.5)
+    assert len(refresher.calls) == 1
+    pointer[0] = "gen-3"
+    time.sleep(0.5)
+    watcher.stop()
+    assert len(refresher.calls) == 2
+
+
 def test_a_failing_refresh_does_not_stop_the_watcher(caplog: pytest.LogCaptureFixture) -> None:
     notifier = MemoryNotifier()
     watcher, refresher = _watch(notifier, poll_s=600)
@@ -208,5 +225,6 @@ def test_app_lifespan_runs_the_watcher_over_its_assistant(
         bus.publish("gen-7")
         assert refresher.called.wait(5)
         watcher = app.state.index_watcher
-        assert watcher is not None
-    assert not watcher._thread.is_alive()  # stopped with the app
+        assert watcher is not None and watcher._thread is not None
+        thread = watcher._thread
+    assert not thread.is_alive()  # stopped with the app
