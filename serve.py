@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> None:
         # room for the longest documented query string (2,000 CJK characters percent-encoded)
         h11_max_incomplete_event_size=64 * 1024,
         timeout_graceful_shutdown=10,
+        # a worker importing numpy/FAISS/jieba on a busy box can miss uvicorn's default 5 s health
+        # ping; the supervisor then kills and restarts it, over and over (seen at load average 17)
+        timeout_worker_healthcheck=60,
     )
 
 
