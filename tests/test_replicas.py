@@ -136,7 +136,11 @@ def test_a_conversation_alternating_between_replicas_keeps_its_context(
     history = httpx.get(f"{b}/v1/sessions/{session}", headers={"X-API-Key": KIOSK}, timeout=10)
     assert history.status_code == 200
     asked = [t["content"] for t in history.json()["turns"] if t["role"] == "user"]
-    assert asked == ["办理普通护照需要什么材料？", "要多长时间？", "在哪里办？"]  # every turn, whichever replica
+    assert asked == [
+        "办理普通护照需要什么材料？",
+        "要多长时间？",
+        "在哪里办？",
+    ]  # every turn, whichever replica
     foreign = httpx.get(f"{a}/v1/sessions/{session}", headers={"X-API-Key": KIOSK_2}, timeout=10)
     assert foreign.status_code == 404  # ownership holds across replicas too
     assert not Path(shared_env["ASSISTANT_API__SESSION_DB"]).exists()  # PostgreSQL, not a local file
@@ -162,7 +166,9 @@ def test_serve_py_with_two_workers_shares_limits_and_sessions(
         assert first.status_code == 200, first.text
         session = first.json()["session_id"]
         follow = chat(replicas[0], KIOSK, "需要多少钱？", session)
-        assert follow.status_code == 200 and follow.json()["citations"][0]["title"] == "社保卡丢失了怎么补办？"
+        assert (
+            follow.status_code == 200 and follow.json()["citations"][0]["title"] == "社保卡丢失了怎么补办？"
+        )
         redis_server.flush()
         codes = []
         for _ in range(LIMIT + 3):
