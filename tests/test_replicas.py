@@ -39,7 +39,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(env: dict[str, str], log: Path, workers: int = 1, timeout_s: float = 120.0) -> Iterator[str]:
+def serve(env: dict[str, str], log: Path, workers: int = 1, timeout_s: float = 240.0) -> Iterator[str]:
     """``python serve.py`` on a free loopback port; yields its base URL once ``/readyz`` answers 200."""
     port = _free_port()
     with open(log, "wb") as out:
