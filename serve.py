@@ -23,7 +23,7 @@ import sys
 import uvicorn
 
 from assistant.api.logging import configure_logging
-from assistant.config import Settings
+from assistant.config import APISettings, Settings
 from assistant.errors import AssistantError
 from assistant.storage import Database
 
@@ -37,18 +37,23 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def build_parser(api: APISettings) -> argparse.ArgumentParser:
+    """The command line, with defaults from the API settings (the deployment examples are checked against it)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=api.host)
+    parser.add_argument("--port", type=int, default=api.port)
+    parser.add_argument("--workers", type=int, default=api.workers)
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    return parser
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         settings = Settings()
     except ValueError as exc:  # pydantic's ValidationError: refuse to start, say why in one block
         sys.exit(f"serve.py: invalid settings, not starting:\n{exc}")
     api = settings.api
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=api.host)
-    parser.add_argument("--port", type=int, default=api.port)
-    parser.add_argument("--workers", type=int, default=api.workers)
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    args = parser.parse_args(argv)
+    args = build_parser(api).parse_args(argv)
     os.environ["ASSISTANT_LOG_LEVEL"] = args.log_level.upper()  # read by each worker's app factory
     # The workers' settings see the address actually served (the default allowed origins follow it).
     os.environ["ASSISTANT_API__HOST"], os.environ["ASSISTANT_API__PORT"] = args.host, str(args.port)
@@ -76,6 +81,9 @@ def main(argv: list[str] | None = None) -> None:
         # room for the longest documented query string (2,000 CJK characters percent-encoded)
         h11_max_incomplete_event_size=64 * 1024,
         timeout_graceful_shutdown=10,
+        # a worker importing numpy/FAISS/jieba on a busy box can miss uvicorn's default 5 s health
+        # ping; the supervisor then kills and restarts it, over and over (seen at load average 17)
+        timeout_worker_healthcheck=60,
     )
 
 

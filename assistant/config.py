@@ -260,6 +260,9 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     today: str = ""  # ISO date used for validity checks; empty: the real date
+    # Redis (or Valkey) shared by every worker and replica: rate limits and index-change notices
+    # (docs/deploy.md). Empty: in-process limits, index changes found by polling.
+    redis_url: str = ""
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

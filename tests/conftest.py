@@ -93,6 +93,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.unit)
 
 
+# --- Redis (tests/_redis.py): one throwaway server per session, emptied for every test -------------
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real ``redis-server`` on a free loopback port (skipped when Debian's redis-server is missing)."""
+    from _redis import RedisServer, redis_server_binary
+
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.skip("redis-server is not installed (make redis, or apt-get install redis-server)")
+    server = RedisServer(binary, tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: Any) -> str:
+    """The session's Redis, emptied first: ``redis://127.0.0.1:<port>/0``."""
+    redis_server.flush()
+    return str(redis_server.url)
+
+
 # API test fixtures (api_assistant, make_api_client, api_client) live in tests/_api_support.py.
 pytest_plugins = ["_api_support"]
 

@@ -197,7 +197,7 @@ def test_per_ip_rate_limit_gives_429_with_retry_after(make_api_client: Callable[
     assert codes == [200, 200, 200]
     r = c.get("/v1/search", params={"q": "护照"})
     assert_error(r, 429, "rate_limited")
-    assert 1 <= int(r.headers["retry-after"]) <= 20
+    assert 1 <= int(r.headers["retry-after"]) <= 60  # when the oldest request leaves the 60 s window
     assert "zhengwu_rate_limited_total" in c.get("/metrics").text
 
 
@@ -210,16 +210,7 @@ def test_per_key_rate_limit_and_admin_exemption(make_api_client: Callable[..., T
     assert all(c.get("/v1/models", headers=admin).status_code == 200 for _ in range(5))
 
 
-def test_rate_limit_bucket_refills() -> None:
-    from assistant.api.security import RateLimiter
-
-    limiter = RateLimiter(per_minute=600)  # 10 per second
-    for _ in range(600):
-        assert limiter.take("k") == 0.0
-    wait = limiter.take("k")
-    assert 0 < wait <= 0.11
-    time.sleep(wait + 0.02)
-    assert limiter.take("k") == 0.0
+# The limiter itself (windows, Redis sharing, Redis down) is tested in test_ratelimit.py.
 
 
 # --- readiness -------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ..config import Settings
 from ..errors import ConfigError
+from ..notify import IndexWatcher, make_notifier
 from ..sessions import SessionStore
 from ..speech import make_speech
 from ..storage import Database
@@ -68,6 +69,7 @@ correlation id only.
 def _warm_up_in_background(app: FastAPI) -> asyncio.Task[None] | None:
     assistant = app.state.assistant
     if assistant.ready:
+        _watch_index(app)
         return None
 
     async def load() -> None:
@@ -77,8 +79,19 @@ def _warm_up_in_background(app: FastAPI) -> asyncio.Task[None] | None:
         except Exception as exc:  # reported by /readyz; the process stays up for /healthz
             app.state.load_error = f"{type(exc).__name__}: {exc}"
             log.error('{"event": "warm_up_failed", "error": %r}', app.state.load_error)
+            return
+        _watch_index(app)
 
     return asyncio.create_task(load())
+
+
+def _watch_index(app: FastAPI) -> None:
+    """Once the index is loaded: follow new generations (notices from ``app.state.notifier`` + polling)."""
+    refresh = getattr(app.state.assistant, "refresh_index", None)
+    if refresh is None:  # an assistant that cannot switch index generations (test doubles)
+        return
+    app.state.index_watcher = IndexWatcher(app.state.notifier, refresh, app.state.index_poll_s)
+    app.state.index_watcher.start()
 
 
 RETENTION_FIRST_RUN_S = 60.0  # the first purge attempt this long after start (then every interval)
@@ -118,6 +131,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        if app.state.index_watcher is not None:
+            app.state.index_watcher.stop()
         app.state.store.close()
         if app.state.owns_db:
             app.state.db.close()
@@ -154,8 +169,16 @@ def create_app(
     app.state.store = store if store is not None else db.sessions
     _use_curated(app, assistant, db, settings)
     app.state.metrics = metrics
-    app.state.guard = Guard(settings.api, on_limited=lambda scope: metrics.rate_limited.labels(scope).inc())
+    app.state.guard = Guard(
+        settings.api,
+        on_limited=lambda scope: metrics.rate_limited.labels(scope).inc(),
+        redis_url=settings.redis_url,
+        on_storage_error=metrics.rate_limit_storage_errors.inc,
+    )
     app.state.load_error = ""
+    app.state.notifier = make_notifier(settings)  # index-change notices (publish after an ingest job)
+    app.state.index_watcher = None  # started once the index is loaded
+    app.state.index_poll_s = 5.0  # how often each worker checks the index pointer besides notices
     app.state.speech = make_speech(settings.speech)
     app.state.answer_limiter = anyio.CapacityLimiter(answer_threads())
     app.state.qr_limiter = anyio.CapacityLimiter(1)  # QR codes are pure Python: one core at most

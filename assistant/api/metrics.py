@@ -49,6 +49,11 @@ class Metrics:
         self.rate_limited = Counter(
             "zhengwu_rate_limited", "Requests refused by a rate limit", ["scope"], registry=r
         )
+        self.rate_limit_storage_errors = Counter(
+            "zhengwu_rate_limit_storage_errors",
+            "Rate-limit checks the shared store (Redis) did not answer; in-process limits applied",
+            registry=r,
+        )
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()

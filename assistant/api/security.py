@@ -1,4 +1,4 @@
-"""Who may call the API and how often: API keys, origin checks and per-key / per-IP token buckets.
+"""Who may call the API and how often: API keys, origin checks and per-key / per-IP rate limits.
 
 - No keys configured (the ``make run`` default): every caller is anonymous.
 - Once any key is configured, a request without a valid key gets 401. Keys travel as
@@ -14,25 +14,26 @@
   CORS headers themselves come from Starlette's ``CORSMiddleware`` (``cors.py``); this is the check.
 - The client address for per-IP limits is the socket peer; ``X-Forwarded-For`` only counts when
   it comes from one of ``trusted_proxies`` (``app.py`` installs uvicorn's proxy-headers middleware).
-- Token buckets refill continuously at ``rate_limit_per_minute``; an empty bucket gives 429 with
-  ``Retry-After``. Widget keys are shared by every visitor of a portal, so their key bucket is
-  ``WIDGET_KEY_FACTOR`` times larger; per-IP buckets still hold back any single visitor.
+- At most ``rate_limit_per_minute`` requests per client IP and per key in any 60 s (``ratelimit.py``:
+  in-process, or shared by every replica through Redis when ``redis_url`` is set); over it: 429 with
+  ``Retry-After``. Widget keys are shared by every visitor of a portal, so their key limit is
+  ``WIDGET_KEY_FACTOR`` times larger; per-IP limits still hold back any single visitor.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import anyio
 from fastapi import Request
 
 from ..config import APISettings
 from .errors import APIError
+from .ratelimit import RateLimiter
 
 WIDGET_KEY_FACTOR = 20
 PrincipalKind = Literal["anonymous", "widget", "kiosk", "admin", "editor", "reviewer"]
@@ -98,40 +99,6 @@ class KeyRing:
         return Principal(kind, key_id(key or "")) if kind else None
 
 
-class RateLimiter:
-    """Token buckets keyed by string; ``per_minute <= 0`` disables limiting."""
-
-    def __init__(self, per_minute: int, max_buckets: int = 50_000) -> None:
-        self.per_minute = per_minute
-        self._rate = per_minute / 60.0
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill time)
-        self._lock = threading.Lock()
-        self._max = max_buckets
-
-    def take(self, key: str, factor: float = 1.0) -> float:
-        """Spend one token from ``key``'s bucket; 0.0 when allowed, else seconds until one is available."""
-        if self.per_minute <= 0:
-            return 0.0
-        capacity, rate = self.per_minute * factor, self._rate * factor
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (capacity, now))
-            tokens = min(capacity, tokens + (now - last) * rate)
-            if tokens < 1.0:
-                self._buckets[key] = (tokens, now)
-                return (1.0 - tokens) / rate
-            self._buckets[key] = (tokens - 1.0, now)
-            if len(self._buckets) > self._max:
-                self._prune(now)
-        return 0.0
-
-    def _prune(self, now: float) -> None:
-        # Buckets idle for a full minute are full again: forgetting them changes nothing.
-        stale = [k for k, (_, last) in self._buckets.items() if now - last > 60.0]
-        for k in stale:
-            del self._buckets[k]
-
-
 def presented_key(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
@@ -151,10 +118,17 @@ def client_ip(request: Request) -> str:
 class Guard:
     """The dependency every ``/v1`` route runs: origin check, key check, rate limits. Returns the Principal."""
 
-    def __init__(self, api: APISettings, on_limited: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        api: APISettings,
+        on_limited: Callable[[str], None] | None = None,
+        *,
+        redis_url: str = "",
+        on_storage_error: Callable[[], None] | None = None,
+    ) -> None:
         self.api = api
         self.keys = KeyRing(api)
-        self.limiter = RateLimiter(api.rate_limit_per_minute)
+        self.limiter = RateLimiter(api.rate_limit_per_minute, redis_url, on_storage_error=on_storage_error)
         self._on_limited = on_limited
 
     def check_origin(self, request: Request) -> str | None:
@@ -197,7 +171,10 @@ class Guard:
     async def __call__(self, request: Request) -> Principal:
         origin = self.check_origin(request)
         principal = self.authenticate(request, origin)
-        self.limit(request, principal)
+        if self.limiter.shared:  # a network round trip: keep it off the event loop
+            await anyio.to_thread.run_sync(self.limit, request, principal)
+        else:
+            self.limit(request, principal)
         return principal
 
     def require_admin(self, request: Request) -> Principal:
