@@ -23,11 +23,6 @@ from assistant.config import Settings
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 PREFIX = "ASSISTANT_"
-# The examples configure Milvus (index.backend / index.milvus_uri, branch milvus). Until those settings
-# are merged the two tests that check every name would fail for that reason alone; they run once merged.
-needs_index_settings = pytest.mark.skipif(
-    "index" not in Settings.model_fields, reason="the Milvus index settings (index.*) are not merged yet"
-)
 
 
 def settings_env_names(model: type[BaseModel] = Settings, prefix: str = PREFIX) -> set[str]:
@@ -75,7 +70,6 @@ def env_file(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     return active, commented
 
 
-@needs_index_settings
 def test_env_file_names_are_settings_and_values_validate(monkeypatch: pytest.MonkeyPatch) -> None:
     active, commented = env_file(DEPLOY / "zhengwu.env")
     unknown = sorted((set(active) | set(commented)) - settings_env_names())
@@ -175,7 +169,6 @@ def api_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-@needs_index_settings
 def test_compose_runs_two_api_replicas_with_valid_settings(
     compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

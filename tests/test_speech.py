@@ -78,7 +78,8 @@ def _client(tmp_path: Path, **overrides: object) -> Iterator[TestClient]:
     from assistant.api import create_app
 
     settings = make_settings(tmp_path, **overrides)
-    ready = SimpleNamespace(ready=True)  # the speech route does not need the index
+    # the speech route does not need the index: a ready stand-in with the hooks create_app wires
+    ready = SimpleNamespace(ready=True, use_curated_source=lambda source: None, embedder=None)
     with TestClient(create_app(settings, ready), raise_server_exceptions=False) as client:  # type: ignore[arg-type]
         yield client
 
