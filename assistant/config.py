@@ -37,6 +37,8 @@ class ChunkSettings(BaseModel):
     size: int = 400
     overlap: int = 60
     min_size: int = 40
+    # colloquial keys per service item for the keyword index (``ingest.keys``; docs/retrieval.md)
+    colloquial_keys: bool = True
 
 
 class RetrievalSettings(BaseModel):

@@ -210,7 +210,9 @@ class Clarify:
 class Turn:
     role: Literal["user", "assistant"]
     content: str
-    doc_ids: tuple[str, ...] = ()  # an assistant turn's cited documents, [1] first (when the store knows them)
+    doc_ids: tuple[
+        str, ...
+    ] = ()  # an assistant turn's cited documents, [1] first (when the store knows them)
 
 
 AnsweredBy = Literal[
