@@ -54,8 +54,6 @@ class RetrievalSettings(BaseModel):
     region_boost: float = 0.05  # added to the fused score of chunks of the requested region
     # added to the fused score of a follow-up's topic documents (``Filters.prefer_docs``; docs/retrieval.md)
     topic_boost: float = 0.3
-    # added to service-guide chunks when the question asks how to do something (X怎么办理 / 在哪办 / 要带什么)
-    guide_boost: float = 0.0
     rrf_k: int = 60  # reciprocal rank fusion's constant (fusion="rrf"): 1/(k + rank) per side
     reranker: str = ""  # local CrossEncoder folder; empty: no reranking
     rerank_candidates: int = 20

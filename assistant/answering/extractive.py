@@ -221,21 +221,20 @@ class ExtractiveAnswerer:
         kind = group.type
         if kind == "guide":
             return self._guide(question, group)
-        if kind in ("law", "policy"):
-            quoted = self._articles(question, group)
-            meta = group.top.chunk.metadata
-            number = str(meta.get("doc_number", "") or "")
-            source = (
-                f"根据《{group.top.chunk.title}》{f'（{number}）' if number else ''}："
-                if group.top.chunk.title
-                else ""
-            )
-        else:
-            quoted, source = self._passage(group), ""
+        if kind not in ("law", "policy"):
+            # an FAQ or page answers its own question: quoted as it is (a lead line above it cost
+            # char-F1 on the Beijing FAQs and helped no colloquial question; docs/answering.md)
+            quoted = self._passage(group)
+            return f"{quoted}[1]", quoted, None
+        quoted = self._articles(question, group)
+        meta = group.top.chunk.metadata
+        number = str(meta.get("doc_number", "") or "")
+        title = group.top.chunk.title
+        source = f"根据《{title}》{f'（{number}）' if number else ''}：" if title else ""
         lead = self._lead(question, group, quoted)
         if not lead:
             return f"{source}{quoted}[1]", quoted, None
-        # the answer first, verbatim, then the passage it comes from; the snippet holds both
+        # the answer first, verbatim, then the articles it comes from; the snippet holds both
         snippet = quoted if lead in quoted else f"{lead}\n{quoted}"
         return f"{source}{lead}[1]\n{quoted}[1]", snippet, None
 
