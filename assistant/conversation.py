@@ -27,6 +27,9 @@ _SWAP_LEAD = re.compile(r"^(?:如果是|那如果是|要是|那要是|换成)") 
 _PRONOUN = re.compile(r"这个|那个|该事项|这项|那项|它|上述|这种情况")
 _ENDS_WITH_NE = re.compile(r"呢[？?。！!\s]*$")
 _PUNCT = re.compile(r"[？?。！!，,、\s]|呢(?=[？?，,])")
+_ASKS = re.compile(
+    r"[？?]|吗|呢|多久|多长|多少|几|哪|什么|啥|怎么|怎样|如何|能不能|能否|可不可以|要不要|是不是|是否|有没有|咋"
+)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 # words a message may use without naming a topic of its own (who asks, where, when, what for)
 _GENERIC = frozenset(
@@ -86,6 +89,12 @@ def is_follow_up(question: str) -> bool:
         return True
     leans = bool(_FOLLOW_UP_LEAD.search(q) or _PRONOUN.search(q) or _ENDS_WITH_NE.search(q))
     return leans and len(content) <= 8
+
+
+def asks_something(question: str) -> bool:
+    """Whether ``question`` asks anything (a question mark or word: 多久 / 几 / 哪 / 什么 / 吗 …); a message
+    that does not ("谢谢", "我要投诉") is never merged into the previous topic."""
+    return bool(_ASKS.search(normalize(question)))
 
 
 def names_own_topic(question: str, titles: Iterable[str]) -> bool:

@@ -18,7 +18,14 @@ import numpy as np
 from .answering.base import Answerer, make_answerer
 from .answering.respond import respond
 from .config import Settings
-from .conversation import is_follow_up, names_own_topic, previous_question, rewrite, topic_documents
+from .conversation import (
+    asks_something,
+    is_follow_up,
+    names_own_topic,
+    previous_question,
+    rewrite,
+    topic_documents,
+)
 from .embedders import make_embedder
 from .errors import ConfigError, InvalidInputError
 from .intent import IntentClassifier, make_intent_classifier
@@ -165,7 +172,8 @@ class Assistant:
 
         Without history: one search. In a conversation, a message that does not plainly lean on the
         previous turn (``is_follow_up``) is first searched by itself; if it names its own topic
-        (``names_own_topic``: one of its words is in its hits' titles) that is the answer's search.
+        (``names_own_topic``: one of its words is in its hits' titles) or asks nothing ("谢谢", "我要投诉":
+        ``asks_something``), that is the answer's search.
         Otherwise it is a follow-up: rewritten with the previous topic and searched preferring the
         documents the previous answer cited (``Turn.doc_ids``; found again by searching the previous
         question when the history does not carry them), then wider (``Filters.prefer_docs``).
@@ -174,7 +182,7 @@ class Assistant:
         if previous and not is_follow_up(question):
             hits, vector = self.retriever.search_with_vector(question, k=k, filters=filters)
             titles = [h.chunk.title for h in hits[:TOPIC_HITS]]
-            if names_own_topic(question, titles):
+            if names_own_topic(question, titles) or not asks_something(question):
                 return Query.parse(question), hits, vector
         if not previous:
             hits, vector = self.retriever.search_with_vector(question, k=k, filters=filters)

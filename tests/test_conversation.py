@@ -6,6 +6,7 @@ import pytest
 
 from assistant.answering.clarify import clarify
 from assistant.conversation import (
+    asks_something,
     is_follow_up,
     names_own_topic,
     previous_question,
@@ -47,6 +48,18 @@ def test_follow_ups_without_a_lead_keep_the_topic_when_the_caller_says_so() -> N
     assert is_follow_up("那要带什么材料？") and is_follow_up("要带啥？") and is_follow_up("电话多少？")
     assert is_follow_up("在哪办？") and is_follow_up("试用期呢？")
     assert not is_follow_up("交上去以后多久能拿到？")  # decided by names_own_topic after a search
+
+
+def test_messages_that_ask_nothing_are_never_merged_into_the_topic(mini_settings: object) -> None:
+    from assistant.pipeline import Assistant
+
+    assert (
+        asks_something("交上去以后多久能拿到") and asks_something("男方要几岁") and asks_something("能退吗")
+    )
+    assert not asks_something("谢谢") and not asks_something("我要投诉物业")
+    assistant = Assistant.from_settings(mini_settings)  # type: ignore[arg-type]
+    turns = cited_history(assistant, "居住证怎么办理？")
+    assert assistant.answer("谢谢", history=turns).rewritten_question == "谢谢"
 
 
 def test_names_own_topic_reads_the_titles_the_message_finds() -> None:
