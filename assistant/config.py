@@ -114,6 +114,8 @@ class APISettings(BaseModel):
     widget_keys: list[str] = Field(default_factory=list)
     kiosk_keys: list[str] = Field(default_factory=list)
     admin_keys: list[str] = Field(default_factory=list)
+    editor_keys: list[str] = Field(default_factory=list)  # console role: documents + curated answers
+    reviewer_keys: list[str] = Field(default_factory=list)  # console role: conversations, insights, read-only
     # origins whose pages may call the API (browsers send Origin); unset: this server's own
     # http://127.0.0.1:<port> and http://localhost:<port>. The Host header never counts.
     allowed_origins: list[str] = Field(default_factory=list)
@@ -123,8 +125,10 @@ class APISettings(BaseModel):
     body_timeout_s: float = 15.0  # a request body not complete after this long is refused (408)
     # reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs); none by default
     trusted_proxies: list[str] = Field(default_factory=list)
-    session_db: Path = Path("var/sessions.sqlite3")
-    session_store: str = "sqlite"
+    session_db: Path = Path("var/sessions.sqlite3")  # the SQLite state file when database_url is empty
+    # sql: sessions in the state database (database_url); memory: lost on restart (tests, demos).
+    # "sqlite" is the old name of "sql" and still accepted.
+    session_store: str = "sql"
     session_idle_minutes: float = 1440.0  # a session unused this long is deleted; 0: kept until erased
 
     @model_validator(mode="after")
@@ -135,6 +139,8 @@ class APISettings(BaseModel):
             ("widget_keys", self.widget_keys, MIN_WIDGET_KEY_CHARS),
             ("kiosk_keys", self.kiosk_keys, MIN_SECRET_KEY_CHARS),
             ("admin_keys", self.admin_keys, MIN_SECRET_KEY_CHARS),
+            ("editor_keys", self.editor_keys, MIN_SECRET_KEY_CHARS),
+            ("reviewer_keys", self.reviewer_keys, MIN_SECRET_KEY_CHARS),
         )
         for name, keys, minimum in groups:
             for key in keys:
@@ -165,6 +171,48 @@ class SpeechSettings(BaseModel):
     rate: int = 160  # words per minute; espeak-ng's default is 175, a little slower reads better aloud
 
 
+class CuratedSettings(BaseModel):
+    """Curated answers (``assistant/curated``): when a question counts as asking for one.
+
+    Calibrated on the dev sets (``python -m tools.calibrate_curated``; the trade-off table is in
+    docs/curated.md): at these values 81 % of paraphrases match and no unrelated dev question is caught
+    (12 of 1,828 negatives are, all on the same topic: near-duplicates of an entry's question).
+    """
+
+    enabled: bool = True
+    threshold: float = 0.92  # cosine of the question and a variant (query embeddings)
+    min_lexical: float = 0.2  # character-bigram Dice with that variant
+    margin: float = 0.0  # best entry ahead of the next entry with another answer by at least this
+    check_s: float = 1.0  # how often a worker reads the database's change counter (0: every question)
+
+
+class RetentionSettings(BaseModel):
+    """How long exchanges, feedback, reviews, reports and the audit log are kept (``assistant/storage/retention.py``)."""
+
+    days: int = 180  # records older than this are purged by the scheduled job
+    # the floor ``days`` may not go below (Art. 15 wants six months of records); lower it deliberately
+    minimum_days: int = 180
+    interval_minutes: float = (
+        360.0  # how often each replica tries the purge (one runs it at a time); 0: never
+    )
+
+    @model_validator(mode="after")
+    def _check_days(self) -> RetentionSettings:
+        if self.days < self.minimum_days:
+            raise ValueError(
+                f"retention.days={self.days} is below retention.minimum_days={self.minimum_days};"
+                " lower minimum_days too if a shorter period is really wanted"
+            )
+        return self
+
+
+class ReportSettings(BaseModel):
+    """Citizen complaints and reports about answers (``POST /v1/reports``)."""
+
+    deadline_days: int = 15  # a report not 已办结 this long after filing is overdue
+    max_note_chars: int = 1000
+
+
 class Settings(BaseSettings):
     """All settings. ``Settings()`` reads ``ASSISTANT_*`` env vars, e.g. ``ASSISTANT_EMBEDDER__NAME=hash``."""
 
@@ -183,6 +231,12 @@ class Settings(BaseSettings):
     api: APISettings = Field(default_factory=APISettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    curated: CuratedSettings = Field(default_factory=CuratedSettings)
+    # SQLAlchemy URL of the state database (sessions, audit, reports, ...): empty → the SQLite file
+    # ``api.session_db``; e.g. postgresql+psycopg://user:pass@host/db (docs/storage.md)
+    database_url: str = ""
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
     today: str = ""  # ISO date used for validity checks; empty: the real date
 
     @model_validator(mode="after")

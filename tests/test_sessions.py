@@ -1,4 +1,4 @@
-"""SessionStore contract, run against every backend; SQLite persistence and real deletion."""
+"""SessionStore contract, run against every backend (SQLite, PostgreSQL, memory); SQLite persistence and real deletion."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ import pytest
 
 from assistant.config import APISettings
 from assistant.errors import ConfigError
-from assistant.sessions import (
-    Exchange,
-    MemorySessionStore,
-    SessionStore,
-    SQLiteSessionStore,
-    history,
-    make_session_store,
-)
+from assistant.sessions import Exchange, MemorySessionStore, SessionStore, history
+from assistant.storage import SQLSessionStore, make_session_store, open_session_store, sqlite_url
 
 PHONE = "13812345678"
+
+
+def sqlite_store(path: Path | str, idle_seconds: float = 0.0) -> SQLSessionStore:
+    return open_session_store(sqlite_url(path), idle_seconds)
+
+
 ID_CARD = "11010519491231002X"
 
 
@@ -35,11 +35,15 @@ def _ex(rid: str, sid: str = "session-aaaa", q: str = "怎么办护照", a: str 
     )
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "postgresql", "memory"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> SessionStore:
-    made: SessionStore = (
-        SQLiteSessionStore(tmp_path / "s.db") if request.param == "sqlite" else MemorySessionStore()
-    )
+    made: SessionStore
+    if request.param == "sqlite":
+        made = sqlite_store(tmp_path / "s.db")
+    elif request.param == "postgresql":
+        made = open_session_store(request.getfixturevalue("postgres_url"))
+    else:
+        made = MemorySessionStore()
     yield made  # type: ignore[misc]
     made.close()
 
@@ -117,11 +121,11 @@ def test_concurrent_appends_from_many_threads(store: SessionStore) -> None:
 
 def test_sqlite_sessions_survive_reopening(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "sessions.sqlite3"
-    first = SQLiteSessionStore(path)
+    first = sqlite_store(path)
     first.append(_ex("r1"))
     first.add_feedback("r1", "up")
     first.close()
-    second = SQLiteSessionStore(path)
+    second = sqlite_store(path)
     got = second.exchanges("session-aaaa")
     assert got is not None and got[0].question == "怎么办护照" and (got[0].feedback or {})["rating"] == "up"
     mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
@@ -131,7 +135,7 @@ def test_sqlite_sessions_survive_reopening(tmp_path: Path) -> None:
 
 def test_sqlite_delete_leaves_no_trace_in_the_file(tmp_path: Path) -> None:
     path = tmp_path / "sessions.sqlite3"
-    store = SQLiteSessionStore(path)
+    store = sqlite_store(path)
     secret = "独一无二的敏感问题内容ZQXJ"
     store.append(_ex("r1", q=secret, a="回答ZQXJ"))
     store.append(_ex("r2", sid="session-other", q="别的会话"))
@@ -149,7 +153,9 @@ def test_sqlite_delete_leaves_no_trace_in_the_file(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM exchanges").fetchone()[0] == 1
 
 
-@pytest.mark.parametrize("name,kind", [("sqlite", SQLiteSessionStore), ("memory", MemorySessionStore)])
+@pytest.mark.parametrize(
+    "name,kind", [("sql", SQLSessionStore), ("sqlite", SQLSessionStore), ("memory", MemorySessionStore)]
+)
 def test_registry_builds_the_named_store(tmp_path: Path, name: str, kind: Callable[..., object]) -> None:
     made = make_session_store(APISettings(session_store=name, session_db=tmp_path / "x.db"))
     assert isinstance(made, kind)  # type: ignore[arg-type]
@@ -159,3 +165,14 @@ def test_registry_builds_the_named_store(tmp_path: Path, name: str, kind: Callab
 def test_registry_refuses_unknown_store() -> None:
     with pytest.raises(ConfigError, match="unknown session store"):
         make_session_store(APISettings(session_store="redis-but-not-installed"))
+
+
+def test_get_returns_one_exchange_with_its_feedback(store: SessionStore) -> None:
+    store.append(_ex("r1", q=f"我的手机{PHONE}"))
+    store.add_feedback("r1", "down", "不对")
+    got = store.get("r1")
+    assert got is not None and got.session_id == "session-aaaa" and PHONE not in got.question
+    assert got.feedback is not None and got.feedback["rating"] == "down"
+    assert store.get("missing") is None
+    store.delete("session-aaaa")
+    assert store.get("r1") is None
