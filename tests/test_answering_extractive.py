@@ -346,3 +346,18 @@ def test_law_answer_leads_with_the_sentence_that_answers(settings: Settings) -> 
     assert "15日内制作发放居住证" in first and first.endswith("[1]")
     assert first.startswith("根据《居住证暂行条例》（国务院令第663号）：")
     assert grounded_rate(ans.text, [ans.citations[0].snippet]) == 1.0
+
+
+def test_how_to_question_on_a_law_leads_with_where_and_what_not_the_definition(settings: Settings) -> None:
+    """issue 14: "居住证怎么办理？" answered from the regulation opened with 第三条 (what a 居住证 is)."""
+    text = (
+        "第三条 居住证是持证人在居住地居住、作为常住人口享受基本公共服务和便利、申请登记常住户口的证明。"
+        "第九条 申领居住证，应当向居住地公安派出所或者受公安机关委托的社区服务机构提交本人居民身份证、"
+        "本人相片以及居住地住址、就业、就读等证明材料。"
+    )
+    law = hit("law", text, 1.0, type="law", title="居住证暂行条例")
+    ans = ExtractiveAnswerer(settings).answer("居住证怎么办理？", [law])
+    first = ans.text.split("\n", 1)[0]
+    assert first.startswith("根据《居住证暂行条例》：第九条 申领居住证，应当向居住地公安派出所")
+    assert "第三条" not in first
+    assert grounded_rate(ans.text, [ans.citations[0].snippet]) == 1.0

@@ -46,10 +46,10 @@ _CUES: dict[str, re.Pattern[str]] = {
     "fees": re.compile(r"\d+(?:\.\d+)?\s*元|收费|费用|免费|免交|减免|补贴|贴息|%"),
     "phone": re.compile(r"电话|热线|\d{3,4}-\d{7,8}|12345"),
     "conditions": re.compile(r"条件|符合|具备|周岁|以上|以下|满\d|应当|可以"),
-    "process": re.compile(r"申领|申请|提交|办理|向"),
+    "process": re.compile(r"[应可]当?以?向.{1,30}(?:申请|申领|提交|提出|办理)|提交|携带|申领"),
 }
 LEAD_MAX_CHARS = 150  # a lead sentence longer than this is cut at a clause end
-LEAD_OPENING_CHARS = 120  # the part of a quote a reader sees first (a kiosk screen shows about this much)
+LEAD_OPENING_CHARS = 60  # the part of a quote a reader takes in first (about one sentence)
 _LEAD_MIN_SCORE = 0.3  # below: no lead line, the quote alone
 _LEAD_IN_PLACE = 40  # a lead found this early in the quote is not repeated
 _LEAD_MARGIN = 0.1  # a lead must cover this much more of the question than the quote's opening
@@ -109,8 +109,8 @@ def lead_sentence(question: str, texts: Sequence[str], opening: str = "") -> str
     Only for a question that asks an aspect (``cards.question_aspects``: 材料 / 多久 / 多少钱 / 条件 …).
     Scored by ``match_scores`` (question bigrams, a figure when one is asked) plus 0.15 when the
     sentence carries a cue of that aspect (``_CUES``: 材料 → 提交/证明, 多久 → N个工作日, 多少钱 → N元,
-    条件 → 符合/周岁 …); it must carry a cue, and beat every sentence of ``opening`` (what the answer
-    would show first anyway) by ``_LEAD_MARGIN``. Over ``LEAD_MAX_CHARS`` it is cut at a clause end.
+    条件 → 符合/周岁 …); it must carry a cue, and beat every cue-carrying sentence of ``opening`` (what
+    the answer would show first anyway) by ``_LEAD_MARGIN``. Over ``LEAD_MAX_CHARS`` it is cut at a clause end.
     """
     aspects = [k for k in cards.question_aspects(question) if k in _CUES]
     if not aspects:
@@ -133,10 +133,13 @@ def lead_sentence(question: str, texts: Sequence[str], opening: str = "") -> str
     if not cued[best] or scores[best] < _LEAD_MIN_SCORE:
         return ""
     first = [s for s in split_sentences(opening) if s.strip()]
+    if first and opening.rstrip()[-1:] not in "。！？；!?;":
+        first = first[:-1]  # the opening was cut inside a sentence: that sentence is not shown whole
     if first:
+        # only an opening sentence that carries the aspect's cue already answers (a definition does not)
         first_cued = [any(_CUES[k].search(s) for k in aspects) for s in first]
         first_scores = match_scores(question, first)
-        shown = max(sc + (0.15 if c else 0.0) for sc, c in zip(first_scores, first_cued, strict=True))
+        shown = max((sc + 0.15 for sc, c in zip(first_scores, first_cued, strict=True) if c), default=0.0)
         if shown >= scores[best] - _LEAD_MARGIN:
             return ""
     return _cut_clause(sentences[best], LEAD_MAX_CHARS)
