@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .answering.base import Answerer, make_answerer
+from .answering.base import Answerer, ChunkSource, make_answerer
 from .answering.respond import respond
 from .config import Settings
 from .conversation import (
@@ -36,7 +36,7 @@ from .query import Query
 from .retrieval import HybridRetriever, Retriever
 from .safety import mask_answer
 from .text import load_tokenizer
-from .types import Answer, Chunk, Event, Filters, Hit, Turn
+from .types import Answer, Event, Filters, Hit, Turn
 from .validity import today_iso
 
 log = logging.getLogger(__name__)
@@ -101,16 +101,18 @@ class Assistant:
         retriever: Retriever,
         answerer: Answerer,
         intent: IntentClassifier | None = None,
+        chunk_source: ChunkSource | None = None,
         curated: CuratedMatcher | None = None,
-        chunks_of: Callable[[str], Sequence[Chunk]] | None = None,
         embedder: Embedder | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = retriever
         self.answerer = answerer
         self.intent = intent  # None: the rule classifier alone (answer.intent = none, or a fallback)
+        # a document's chunks: hand-offs read a service item's fields, curated answers cite their sources
+        self.chunk_source = chunk_source
+        self._chunks_of = chunk_source or (lambda doc_id: [])
         self.curated = curated  # None: no curated answers
-        self._chunks_of = chunks_of or (lambda doc_id: [])  # a curated answer's sources, by document id
         self.embedder = embedder  # the query embedder (insights cluster questions with it)
         self._ready = False
 
@@ -122,8 +124,9 @@ class Assistant:
         name = settings.answer.intent
         intent = make_intent_classifier(name, embedder) if name != "none" else None
         curated = CuratedMatcher(embedder, MemoryCuratedSource(), settings.curated, settings.today)
-        answerer = make_answerer(settings, chunk_source=retriever.chunks_of)
-        return cls(settings, retriever, answerer, intent, curated, retriever.chunks_of, embedder)
+        chunks = retriever.chunks_of
+        answerer = make_answerer(settings, chunk_source=chunks)
+        return cls(settings, retriever, answerer, intent, chunks, curated, embedder)
 
     def use_curated_source(self, source: CuratedSource) -> None:
         """Read curated answers from ``source`` (the app's database) instead of the empty default."""
@@ -179,6 +182,7 @@ class Assistant:
             settings=self.settings,
             relevance_floor=self.retriever.relevance_floor,
             curated=curated,
+            chunk_source=self.chunk_source,
         )
         mask_answer(ans)  # a source may quote someone's card or ID number
         if query.intent is not None:
