@@ -37,6 +37,8 @@ class ChunkSettings(BaseModel):
     size: int = 400
     overlap: int = 60
     min_size: int = 40
+    # colloquial keys per service item for the keyword index (``ingest.keys``; docs/retrieval.md)
+    colloquial_keys: bool = True
 
 
 class RetrievalSettings(BaseModel):
@@ -50,6 +52,8 @@ class RetrievalSettings(BaseModel):
     fusion: Literal["weighted", "rrf", "dense", "keyword"] = "weighted"
     title_weight: float = 0.0  # bonus × share of the query's words found in the chunk's title
     region_boost: float = 0.05  # added to the fused score of chunks of the requested region
+    # added to the fused score of a follow-up's topic documents (``Filters.prefer_docs``; docs/retrieval.md)
+    topic_boost: float = 0.3
     rrf_k: int = 60  # reciprocal rank fusion's constant (fusion="rrf"): 1/(k + rank) per side
     reranker: str = ""  # local CrossEncoder folder; empty: no reranking
     rerank_candidates: int = 20

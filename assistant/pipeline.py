@@ -12,12 +12,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from .answering.base import Answerer, ChunkSource, make_answerer
 from .answering.respond import respond
 from .config import Settings
-from .conversation import rewrite
+from .conversation import (
+    asks_something,
+    is_follow_up,
+    names_own_topic,
+    previous_question,
+    rewrite,
+    topic_documents,
+)
 from .curated import CuratedMatcher, CuratedSource, MemoryCuratedSource, curated_answer
 from .embedders import Embedder, make_embedder
 from .errors import ConfigError, InvalidInputError
@@ -31,6 +41,8 @@ from .validity import today_iso
 
 log = logging.getLogger(__name__)
 
+TOPIC_HITS = 3  # a message names its own topic when one of its words is in these hits' titles
+TOPIC_DOCS = 3  # a follow-up prefers this many of the previous answer's documents
 DELTA_CHARS = 24  # a streamed answer's text comes in pieces of about this many characters
 
 
@@ -154,14 +166,10 @@ class Assistant:
         if not question:
             raise InvalidInputError("question is empty")
         t = time.perf_counter()
-        query = Query.parse(question, rewrite(question, history))
-        timings["rewrite_ms"] = _ms(t)
-        t = time.perf_counter()
         # evals collapse these to documents; answerers use the top few
         k = max(self.settings.retrieval.top_k, 20)
         filters = Filters(region=region, today=self.settings.today)
-        # the intent model reads the query vector retrieval already computed: one embedding per question
-        hits, vector = self.retriever.search_with_vector(query.text, k=k, filters=filters)
+        query, hits, vector = self._understand(question, history, k, filters)
         timings["retrieve_ms"] = _ms(t)
         if self.intent is not None:
             t = time.perf_counter()
@@ -185,6 +193,37 @@ class Assistant:
         timings["total_ms"] = _ms(started)
         ans.timings = timings
         return ans
+
+    def _understand(
+        self, question: str, history: Sequence[Turn], k: int, filters: Filters
+    ) -> tuple[Query, list[Hit], np.ndarray | None]:
+        """The parsed question and what retrieval found for it, with follow-ups resolved.
+
+        Without history: one search. In a conversation, a message that does not plainly lean on the
+        previous turn (``is_follow_up``) is first searched by itself; if it names its own topic
+        (``names_own_topic``: one of its words is in its hits' titles) or asks nothing ("谢谢", "我要投诉":
+        ``asks_something``), that is the answer's search.
+        Otherwise it is a follow-up: rewritten with the previous topic and searched preferring the
+        documents the previous answer cited (``Turn.doc_ids``; found again by searching the previous
+        question when the history does not carry them), then wider (``Filters.prefer_docs``).
+        """
+        previous = previous_question(history) if history else ""
+        if previous and not is_follow_up(question):
+            hits, vector = self.retriever.search_with_vector(question, k=k, filters=filters)
+            titles = [h.chunk.title for h in hits[:TOPIC_HITS]]
+            if names_own_topic(question, titles) or not asks_something(question):
+                return Query.parse(question), hits, vector
+        if not previous:
+            hits, vector = self.retriever.search_with_vector(question, k=k, filters=filters)
+            return Query.parse(question), hits, vector
+        topic = topic_documents(history)
+        if not topic:  # a history without citations (evals, the OpenAI-compatible route): search it again
+            found = self.retriever.search(previous, k=k, filters=filters)
+            topic = tuple(dict.fromkeys(h.doc_id for h in found))[:TOPIC_DOCS]
+        query = Query.parse(question, rewrite(question, history, follow_up=True)).with_topic(topic)
+        wide = replace(filters, prefer_docs=topic)
+        hits, vector = self.retriever.search_with_vector(query.text, k=k, filters=wide)
+        return query, hits, vector
 
     def has_document(self, doc_id: str) -> bool:
         """True when the loaded index holds ``doc_id`` (curated answers cite documents by id)."""

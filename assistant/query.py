@@ -13,6 +13,7 @@ Topic / aspect splitting lives here too because both the rewriter and the clarif
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -27,10 +28,12 @@ if TYPE_CHECKING:
 _ASPECT = re.compile(
     r"(?:请问|我想问一?下|想咨询一?下|咨询一?下)|"
     r"(?:的)?(?:需要|要|得)?(?:带|准备|提交|提供|交)?(?:哪些|什么|啥)(?:材料|资料|证件|东西|手续|条件)|"
-    r"(?:应该|可以)?(?:在|去|到)?(?:哪里|哪儿|什么地方|哪个窗口|何处)(?:办理?|申请|去办|能办|可以办)?|"
-    r"(?:要|需要)?(?:多久|多长时间|几天|多少天)(?:能|可以)?(?:办好|拿到|办结|下来)?|"
+    r"(?:需要|要|得)?(?:带|准备|提交|提供)(?:些)?(?:哪些|什么|啥)|"
+    r"(?:应该|可以)?(?:在|去|到)?(?:哪里|哪儿|什么地方|哪个窗口|何处|哪(?=[办弄开补交申]))"
+    r"(?:办理?|申请|去办|能办|可以办|弄|开|补|交)?|"
+    r"(?:要|需要)?(?:多久|多长时间|几天|多少天)(?:能|可以)?(?:办好|拿到|办结|下来|批下来|发下来|批)?|"
     r"(?:要|需要)?(?:多少钱|收费吗|收不收费|收费标准|费用是多少|要钱吗)|"
-    r"(?:的)?(?:咨询)?电话(?:是多少)?|"
+    r"(?:的)?(?:咨询)?电话(?:是多少|多少)?|"
     r"(?:应该|要)?(?:怎么|如何|怎样)(?:办理?|申请|申领|操作|弄)?|(?:的)?(?:流程|步骤|程序)(?:是什么)?|"
     r"(?:可以|能)?网上(?:办理?|申请)吗?|"
     r"[吗呢吧啊呀]|[？?。！!，,、\s]"
@@ -97,6 +100,8 @@ class Query:
     aspect: str  # what ``text`` asks about its subject ("" when it asks about nothing in particular)
     asks_history: bool
     intent: IntentPrediction | None = None  # label + calibrated probabilities of ``text``; None: no model
+    # a follow-up's topic documents (what the previous answer cited, or found): () when not a follow-up
+    topic_docs: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, raw: str, text: str = "") -> Query:
@@ -114,6 +119,10 @@ class Query:
             aspect=aspect_of(text),
             asks_history=asks_for_history(normalized),
         )
+
+    def with_topic(self, docs: Sequence[str]) -> Query:
+        """This query as a follow-up whose topic came from ``docs``."""
+        return replace(self, topic_docs=tuple(docs))
 
     def with_intent(self, intent: IntentPrediction | None) -> Query:
         """This query with the intent model's prediction attached."""

@@ -196,6 +196,9 @@ class HybridRetriever:
         filters = filters or Filters()
         q = normalize_query(query)
         cand = self._candidates(q, state, self._pushdown(q, filters))
+        if filters.prefer_docs:  # a follow-up: its topic documents are scored whether or not proposed
+            preferred = [r for d in filters.prefer_docs for r in state.doc_rows.get(d, [])]
+            cand.rows = np.union1d(cand.rows, np.asarray(preferred, dtype=np.int64))
         rows = self._filter(cand.rows, q, filters, state)
         if rows.size == 0:
             return [], cand.qvec
@@ -269,7 +272,9 @@ class HybridRetriever:
     def _boost(
         self, scores: np.ndarray, rows: np.ndarray, tokens: Sequence[str], filters: Filters, state: _Loaded
     ) -> np.ndarray:
-        """Bonuses on the fused score: query words in the title (``title_weight``), the asked region."""
+        """Bonuses on the fused score: query words in the title (``title_weight``), the asked region, a
+        follow-up's topic documents (``topic_boost``: the earlier answer's first document in full, the
+        others half)."""
         s = self.settings
         if s.title_weight:
             words = [t for t in tokens if not t.startswith("#") and len(t) >= 2]
@@ -279,6 +284,11 @@ class HybridRetriever:
                 scores = scores + s.title_weight * np.array(share, dtype=np.float32)
         if filters.region:
             scores = scores + s.region_boost * (state.region[rows] == filters.region)
+        if filters.prefer_docs and s.topic_boost:
+            weight = {d: 1.0 if i == 0 else 0.5 for i, d in reversed(list(enumerate(filters.prefer_docs)))}
+            chunks = state.index.chunks
+            bonus = np.array([weight.get(chunks[i].doc_id, 0.0) for i in rows], dtype=np.float32)
+            scores = scores + s.topic_boost * bonus
         return scores
 
     def _rerank(self, q: str, hits: list[Hit]) -> list[Hit]:

@@ -80,7 +80,8 @@ def history(store: SessionStore, session_id: str, max_exchanges: int = 5) -> lis
     turns: list[Turn] = []
     for ex in store.exchanges(session_id, limit=max_exchanges) or []:
         turns.append(Turn("user", ex.question))
-        turns.append(Turn("assistant", ex.answer))
+        cited = tuple(str(c.get("doc_id", "")) for c in ex.citations if c.get("doc_id"))
+        turns.append(Turn("assistant", ex.answer, cited))
     return turns
 
 

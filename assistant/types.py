@@ -117,6 +117,9 @@ class Filters:
     types: list[str] | None = None
     include_expired: bool = False
     today: str = ""  # ISO date; "" = real today
+    # a conversation's topic documents (a follow-up's previous answer): their chunks are always scored
+    # and get ``retrieval.topic_boost``, so the follow-up is answered from them unless others fit better
+    prefer_docs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -213,6 +216,9 @@ class Clarify:
 class Turn:
     role: Literal["user", "assistant"]
     content: str
+    doc_ids: tuple[
+        str, ...
+    ] = ()  # an assistant turn's cited documents, [1] first (when the store knows them)
 
 
 AnsweredBy = Literal[

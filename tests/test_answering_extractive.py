@@ -13,6 +13,7 @@ from assistant.answering.extractive import (
     ExtractiveAnswerer,
     best_paragraphs,
     cut_at_sentence,
+    lead_sentence,
     merge_overlapping,
 )
 from assistant.answering.grounding import grounded_rate
@@ -249,12 +250,29 @@ def test_card_fields_parsed_from_guide_chunks() -> None:
     assert "承诺办结时限：7(工作日)" in next(f.value for f in card.fields if f.key == "time_limit")
 
 
-def test_guide_answer_has_card_and_focuses_on_the_asked_aspect(settings: Settings) -> None:
+def answer_lines(text: str) -> list[str]:
+    """The card rows of an answer, header line left out."""
+    return [ln for ln in text.split("\n")[1:] if ln.strip()]
+
+
+def test_guide_answer_has_card_and_leads_with_the_asked_aspect(settings: Settings) -> None:
     ans = ExtractiveAnswerer(settings).answer("身份证要带什么材料", guide_hits())
     assert ans.card is not None and ans.card.title == "居民身份证申领"
-    assert "居民身份证；2. 户口簿" in ans.text
-    assert "办理地点" not in ans.text  # only the asked aspect
+    lines = answer_lines(ans.text)
+    assert lines[0].startswith("所需材料：1. 居民身份证；2. 户口簿")  # the asked row first …
+    assert any(ln.startswith("办理地点：") for ln in lines[1:])  # … then the rest of the card
     assert grounded_rate(ans.text, [ans.citations[0].snippet]) == 1.0
+    where = answer_lines(ExtractiveAnswerer(settings).answer("在哪办，要多久", guide_hits()).text)
+    assert where[0].startswith("办理时限：") or where[0].startswith("办理地点：")
+    assert {where[0][:4], where[1][:4]} == {"办理地点", "办理时限"}
+    colloquial = answer_lines(ExtractiveAnswerer(settings).answer("身份证要带啥", guide_hits()).text)
+    assert colloquial[0].startswith("所需材料：")
+
+
+def test_how_to_question_gets_conditions_materials_and_place_first(settings: Settings) -> None:
+    lines = answer_lines(ExtractiveAnswerer(settings).answer("身份证怎么办理？", guide_hits()).text)
+    assert [ln[:4] for ln in lines[:2]] == ["申请条件", "所需材料"]
+    assert "办理地点：广州市天河区政务服务中心。" in lines
     overview = ExtractiveAnswerer(settings).answer("居民身份证申领", guide_hits())
     assert "办理地点：广州市天河区政务服务中心" in overview.text and "咨询电话" in overview.text
 
@@ -269,6 +287,9 @@ def test_card_from_canonical_fields_in_metadata(settings: Settings) -> None:
 
 def test_question_aspects() -> None:
     assert question_aspects("需要带什么材料") == ["materials"]
+    assert question_aspects("要带啥去补") == ["materials"]
+    assert question_aspects("领证男的要满几岁") == ["conditions"]
+    assert question_aspects("结婚证弄丢了 在哪补") == ["location"]
     assert question_aspects("在哪里办，要多久") == ["location", "time_limit"]
     assert card_text(build_card({}, {"fees": "免费"}), "收费吗") == ["收费：免费。"]
 
@@ -295,3 +316,48 @@ def test_chunker_layouts_are_unwrapped(settings: Settings) -> None:
     )
     ans = ExtractiveAnswerer(settings).answer("护照要什么材料", [g])
     assert ans.card is not None and ans.card.fields[0].items == ["居民身份证", "照片"]
+
+
+RESIDENCE_LAW = (
+    "第二条 公民离开常住户口所在地，到其他城市居住半年以上，符合有合法稳定就业、合法稳定住所、"
+    "连续就读条件之一的，可以依照本条例的规定申领居住证。"
+    "第三条 居住证是持证人在居住地居住、作为常住人口享受基本公共服务和便利、申请登记常住户口的证明。"
+    "第九条 申领居住证，应当向居住地公安派出所或者受公安机关委托的社区服务机构提交本人居民身份证、"
+    "本人相片以及居住地住址、就业、就读等证明材料。"
+    "居住地住址证明包括房屋租赁合同、房屋产权证明文件、购房合同或者房屋出租人、用人单位、就读学校出具的住宿证明等。"
+    "对符合居住证办理条件的，公安机关应当自受理之日起15日内制作发放居住证。"
+)
+
+
+def test_lead_sentence_states_the_asked_figure_verbatim() -> None:
+    lead = lead_sentence("居住证交上去以后多久能拿到", [RESIDENCE_LAW])
+    assert lead == "对符合居住证办理条件的，公安机关应当自受理之日起15日内制作发放居住证。"
+    assert lead in RESIDENCE_LAW
+    assert lead_sentence("居住证", [RESIDENCE_LAW]) == ""  # no aspect asked: no lead
+    # the quote already opens with the answer: no lead repeated above it
+    answer_first = RESIDENCE_LAW[RESIDENCE_LAW.index("对符合") :]
+    assert lead_sentence("居住证交上去以后多久能拿到", [RESIDENCE_LAW], opening=answer_first) == ""
+
+
+def test_law_answer_leads_with_the_sentence_that_answers(settings: Settings) -> None:
+    law = hit("law", RESIDENCE_LAW, 1.0, type="law", title="居住证暂行条例", doc_number="国务院令第663号")
+    ans = ExtractiveAnswerer(settings).answer("居住证交上去以后多久能拿到", [law])
+    first = ans.text.split("\n", 1)[0]
+    assert "15日内制作发放居住证" in first and first.endswith("[1]")
+    assert first.startswith("根据《居住证暂行条例》（国务院令第663号）：")
+    assert grounded_rate(ans.text, [ans.citations[0].snippet]) == 1.0
+
+
+def test_how_to_question_on_a_law_leads_with_where_and_what_not_the_definition(settings: Settings) -> None:
+    """issue 14: "居住证怎么办理？" answered from the regulation opened with 第三条 (what a 居住证 is)."""
+    text = (
+        "第三条 居住证是持证人在居住地居住、作为常住人口享受基本公共服务和便利、申请登记常住户口的证明。"
+        "第九条 申领居住证，应当向居住地公安派出所或者受公安机关委托的社区服务机构提交本人居民身份证、"
+        "本人相片以及居住地住址、就业、就读等证明材料。"
+    )
+    law = hit("law", text, 1.0, type="law", title="居住证暂行条例")
+    ans = ExtractiveAnswerer(settings).answer("居住证怎么办理？", [law])
+    first = ans.text.split("\n", 1)[0]
+    assert first.startswith("根据《居住证暂行条例》：第九条 申领居住证，应当向居住地公安派出所")
+    assert "第三条" not in first
+    assert grounded_rate(ans.text, [ans.citations[0].snippet]) == 1.0

@@ -33,6 +33,17 @@ def test_chat_answers_with_citations_and_ids(api_client: TestClient) -> None:
         assert key in data
 
 
+def test_follow_up_without_a_topic_of_its_own_stays_on_the_cited_guide(api_client: TestClient) -> None:
+    """issue 14: "交上去以后多久能拿到？" names no topic; the session's cited guide answers it (the stored
+    exchange's citations reach the pipeline as ``Turn.doc_ids``), on the kiosk channel too."""
+    permit = _chat(api_client, question="居住证怎么办理？")
+    later = _chat(
+        api_client, question="交上去以后多久能拿到？", session_id=permit["session_id"], channel="kiosk"
+    )
+    assert later["answered_by"] == "extractive"
+    assert later["citations"][0]["doc_id"] == permit["citations"][0]["doc_id"] == "guide-residence"
+
+
 def test_client_request_id_is_echoed_as_correlation_id(api_client: TestClient) -> None:
     r = api_client.post("/v1/chat", json={"question": PASSPORT_Q}, headers={"X-Request-ID": "portal-42.a"})
     assert r.headers["x-request-id"] == "portal-42.a"

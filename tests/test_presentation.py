@@ -62,3 +62,17 @@ def test_answer_stream_yields_events_and_hands_back_the_answer() -> None:
     assert stream.answer is ans
     assert [e.type for e in events][0] == "meta" and events[-1].type == "done"
     assert "".join(e.data["text"] for e in events if e.type == "delta") == ans.text
+
+
+def test_kiosk_answer_to_how_to_opens_with_the_guide_not_a_definition(mini_settings: object) -> None:
+    """ "居住证怎么办理？" on the kiosk: the screen's short answer names the guide and starts with its
+    conditions and materials (issue 14: it used to open with 第三条, what a 居住证 is)."""
+    from assistant.pipeline import Assistant
+    from assistant.presentation import kiosk_fields
+
+    assistant = Assistant.from_settings(mini_settings)  # type: ignore[arg-type]
+    ans = assistant.answer("居住证怎么办理？")
+    shown = kiosk_fields(ans)["answer"]
+    assert shown.startswith("《居住证申领》") and "第三条" not in shown
+    assert "申请条件：" in shown
+    assert ans.text.index("所需材料：") < ans.text.index("办理地点：")

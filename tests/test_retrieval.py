@@ -122,3 +122,62 @@ def test_region_boost_setting_moves_the_asked_region_up(mini_settings: Settings)
     assert any(in_region), "the mini knowledge base should have a document of this region"
     assert in_region == sorted(in_region, reverse=True)  # every regional hit ahead of the others
     assert [h.chunk.id for h in plain] != [h.chunk.id for h in boosted]
+
+
+def test_topic_boost_keeps_a_follow_up_on_the_previous_answers_documents(mini_settings: Settings) -> None:
+    """A follow-up searched with ``prefer_docs`` moves the topic's document up; the boost, not a filter."""
+    query = "需要多久"
+    plain = [h.doc_id for h in _retriever(mini_settings).search(query, k=20)]
+    topic = next(d for d in ("guide-passport", "guide-residence-permit") if plain[0] != d)
+    prefer = Filters(prefer_docs=(topic,))
+    boosted = [h.doc_id for h in _retriever(mini_settings).search(query, k=20, filters=prefer)]
+    assert topic in boosted and (topic not in plain or boosted.index(topic) < plain.index(topic))
+    strong = _retriever(mini_settings, topic_boost=5.0).search(query, k=20, filters=prefer)
+    assert strong[0].doc_id == topic
+    off = _retriever(mini_settings, topic_boost=0.0).search(query, k=20, filters=prefer)
+    assert off[0].doc_id == plain[0]
+
+
+def test_topic_documents_are_scored_even_when_neither_side_proposes_them(mini_settings: Settings) -> None:
+    r = _retriever(mini_settings, dense_candidates=1, keyword_candidates=1)
+    alone = {h.doc_id for h in r.search("低保标准", k=10)}
+    topic = next(d for d in ("guide-passport", "guide-residence-permit") if d not in alone)
+    hits = r.search("低保标准", k=10, filters=Filters(prefer_docs=(topic,)))
+    assert topic in {h.doc_id for h in hits}
+
+
+def test_colloquial_keys_are_generated_from_the_items_own_names() -> None:
+    from assistant.ingest.keys import colloquial_keys, name_variants
+    from assistant.synonyms import curated
+    from assistant.types import Document
+
+    assert "残疾人证换领" in name_variants("《中华人民共和国残疾人证》换领")
+    assert "港澳通行证个人游签注" in name_variants("办理往来港澳通行证个人游签注")
+    guide = Document(id="g", title="机动车驾驶证增加准驾车型", type="guide", text="", aliases=["增驾"])
+    keys = colloquial_keys(guide, curated())
+    assert "驾照" in keys  # synonyms.tsv: 驾照 → 机动车驾驶证, read backwards
+    assert "增驾" in keys
+    assert "机动车驾驶证增加准驾车型要什么材料" not in keys and "增驾要什么材料" in keys  # shortest name
+    law = Document(id="l", title="机动车驾驶证申领和使用规定", type="law", text="")
+    assert colloquial_keys(law, curated()) == []  # service items only
+
+
+def test_colloquial_keys_reach_the_keyword_index(settings_factory: Any) -> None:
+    """Every chunk of a guide carries its keys and the BM25 text includes them (the shown text does not);
+    ``chunking.colloquial_keys = false`` leaves them out."""
+    from assistant.ingest.build import ingest, keyword_text
+
+    for enabled in (True, False):
+        settings = settings_factory(chunking={"colloquial_keys": enabled})
+        ingest(settings)
+        r = _retriever(settings, fusion="keyword")
+        guide = [c for c in r.index.chunks if c.doc_id == "guide-passport"]
+        assert guide
+        for chunk in guide:
+            keys = chunk.metadata.get("keys", [])
+            assert ("普通护照签发怎么办" in keys or "办护照怎么办" in keys) is enabled
+            assert all(k in keyword_text(chunk) for k in keys) and not any(k in chunk.text for k in keys[-4:])
+        if enabled:
+            assert not any(
+                c.metadata.get("keys") for c in r.index.chunks if c.metadata.get("type") != "guide"
+            )

@@ -116,15 +116,23 @@ def build_card(meta: Mapping[str, Any], fields: Mapping[str, Any], title: str = 
 
 # Which card rows a question is about (checked in order; empty: an overview).
 ASPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("materials", re.compile(r"材料|资料|证件|带什么|带哪些|准备什么|提交什么|提供什么")),
-    ("location", re.compile(r"哪里|哪儿|地点|地址|什么地方|窗口|在哪")),
+    (
+        "materials",
+        re.compile(
+            r"材料|资料|证件|带什么|带哪些|带啥|准备什么|准备啥|准备哪些|提交什么|提供什么|交什么|交啥|要啥"
+        ),
+    ),
+    ("location", re.compile(r"哪里|哪儿|地点|地址|什么地方|窗口|在哪|去哪|到哪|哪办|哪补|哪开|找哪")),
     ("hours", re.compile(r"几点|上班时间|办公时间|办理时间|周末")),
-    ("time_limit", re.compile(r"多久|多长时间|几天|时限|多少天|工作日|办结")),
-    ("fees", re.compile(r"收费|费用|多少钱|要钱|免费|交钱")),
+    ("time_limit", re.compile(r"多久|多长时间|几天|时限|多少天|工作日|办结|几个月|多长|什么时候|最晚|提前")),
+    (
+        "fees",
+        re.compile(r"收费|费用|多少钱|要钱|免费|交钱|几折|补多少|贴多少|发多少|每个月多少|每月多少|给多少"),
+    ),
     ("phone", re.compile(r"电话|热线|联系")),
-    ("conditions", re.compile(r"条件|资格|符合|能不能|可不可以|能否|谁可以")),
-    ("process", re.compile(r"流程|步骤|程序|怎么办|如何办|怎样办|怎么申请|如何申请")),
-    ("online_url", re.compile(r"网上|在线|网址|链接|网站|app|小程序", re.I)),
+    ("conditions", re.compile(r"条件|资格|符合|能不能|可不可以|能否|谁可以|几岁|年龄|要求|满足|够不够")),
+    ("process", re.compile(r"流程|步骤|程序|怎么办|如何办|怎样办|怎么申请|如何申请|怎么弄|咋办")),
+    ("online_url", re.compile(r"网上|在线|网址|链接|网站|app|小程序|手机上", re.I)),
 )
 OVERVIEW = ("conditions", "materials", "time_limit", "fees", "location", "phone")
 
@@ -135,10 +143,18 @@ def question_aspects(question: str) -> list[str]:
 
 
 def card_text(card: Card, question: str, max_value_chars: int = 160) -> list[str]:
-    """Answer lines for a card: the rows the question asks about (or an overview), values verbatim."""
-    wanted = question_aspects(question) or list(OVERVIEW)
+    """Answer lines for a card, values verbatim: the rows the question asks about first, then the
+    overview rows it did not ask about (the asked row may be a bare "无线下办理窗口" while the answer
+    sits in 申请条件). A question about nothing in particular, or how to do it (X怎么办理), gets the
+    overview: conditions, materials, time limit, fees, place, phone — and the process when the guide
+    has one."""
+    asked = question_aspects(question)
     by_key = {f.key: f for f in card.fields}
-    keys = [k for k in wanted if k in by_key] or [k for k in OVERVIEW if k in by_key]
+    if not asked or asked == ["process"]:
+        first = [k for k in (*OVERVIEW, "process") if k in by_key]
+    else:
+        first = [k for k in asked if k in by_key]
+    keys = first + [k for k in OVERVIEW if k in by_key and k not in first]
     lines: list[str] = []
     for k in keys:
         f = by_key[k]

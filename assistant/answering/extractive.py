@@ -35,6 +35,25 @@ _CONTACT = re.compile(r"联系科室|联系电话|联系人")  # kept, but a quo
 _WANTS_FIGURE = re.compile(r"多少|几[天个年月次岁号]|标准|金额|什么时候|何时|时间|期限|多久|多长")
 _HAS_FIGURE = re.compile(r"\d")
 _SPACE = re.compile(r"\s+")
+# words that mark a sentence as carrying the fact an aspect asks for (card key → cue); the lead line
+# prefers such a sentence (``lead_sentence``)
+_CUES: dict[str, re.Pattern[str]] = {
+    "materials": re.compile(r"材料|提交|提供|携带|证明|证件|申请表"),
+    "location": re.compile(r"向.{1,20}(?:申请|申领|提出|办理)|地点|窗口|大厅|派出所|服务中心|机构"),
+    "time_limit": re.compile(
+        r"\d+\s*(?:个)?(?:工作日|日|天|个月|月|年)|[一二三四五六七八九十]+(?:个)?(?:工作日|日|天|个月)|期限|时限|最长"
+    ),
+    "fees": re.compile(r"\d+(?:\.\d+)?\s*元|收费|费用|免费|免交|减免|补贴|贴息|%"),
+    "phone": re.compile(r"电话|热线|\d{3,4}-\d{7,8}|12345"),
+    "conditions": re.compile(r"条件|符合|具备|周岁|以上|以下|满\d|应当|可以"),
+    "process": re.compile(r"[应可]当?以?向.{1,30}(?:申请|申领|提交|提出|办理)|提交|携带|申领"),
+}
+LEAD_MAX_CHARS = 150  # a lead sentence longer than this is cut at a clause end
+LEAD_OPENING_CHARS = 60  # the part of a quote a reader takes in first (about one sentence)
+_LEAD_MIN_SCORE = 0.3  # below: no lead line, the quote alone
+_LEAD_IN_PLACE = 40  # a lead found this early in the quote is not repeated
+_LEAD_MARGIN = 0.1  # a lead must cover this much more of the question than the quote's opening
+_CLAUSE_END = re.compile(r"[，；：,;]")
 _MOVE_MARGIN = 0.15  # a later paragraph must cover this much more of the question to be quoted first
 GAP = "……"  # the line between two quoted chunks that are not neighbours
 
@@ -82,6 +101,56 @@ def match_scores(question: str, texts: Sequence[str]) -> list[float]:
         + (0.1 if wants_figure and _HAS_FIGURE.search(t) else 0.0)
         for t in texts
     ]
+
+
+def lead_sentence(question: str, texts: Sequence[str], opening: str = "") -> str:
+    """The sentence of ``texts`` that best states what ``question`` asks, verbatim ("" when none fits).
+
+    Only for a question that asks an aspect (``cards.question_aspects``: 材料 / 多久 / 多少钱 / 条件 …).
+    Scored by ``match_scores`` (question bigrams, a figure when one is asked) plus 0.15 when the
+    sentence carries a cue of that aspect (``_CUES``: 材料 → 提交/证明, 多久 → N个工作日, 多少钱 → N元,
+    条件 → 符合/周岁 …); it must carry a cue, and beat every cue-carrying sentence of ``opening`` (what
+    the answer would show first anyway) by ``_LEAD_MARGIN``. Over ``LEAD_MAX_CHARS`` it is cut at a clause end.
+    """
+    aspects = [k for k in cards.question_aspects(question) if k in _CUES]
+    if not aspects:
+        return ""
+    seen: set[str] = set()
+    sentences: list[str] = []
+    for text in texts:
+        for s in split_sentences(text):
+            s = s.strip()
+            if len(s) >= 8 and s not in seen and not _CONTACT.search(s) and not _COVER.search(s):
+                seen.add(s)
+                sentences.append(s)
+    if not sentences:
+        return ""
+    cued = [any(_CUES[k].search(s) for k in aspects) for s in sentences]
+    scores = [
+        sc + (0.15 if c else 0.0) for sc, c in zip(match_scores(question, sentences), cued, strict=True)
+    ]
+    best = max(range(len(sentences)), key=lambda i: (cued[i], scores[i], -i))
+    if not cued[best] or scores[best] < _LEAD_MIN_SCORE:
+        return ""
+    first = [s for s in split_sentences(opening) if s.strip()]
+    if first and opening.rstrip()[-1:] not in "。！？；!?;":
+        first = first[:-1]  # the opening was cut inside a sentence: that sentence is not shown whole
+    if first:
+        # only an opening sentence that carries the aspect's cue already answers (a definition does not)
+        first_cued = [any(_CUES[k].search(s) for k in aspects) for s in first]
+        first_scores = match_scores(question, first)
+        shown = max((sc + 0.15 for sc, c in zip(first_scores, first_cued, strict=True) if c), default=0.0)
+        if shown >= scores[best] - _LEAD_MARGIN:
+            return ""
+    return _cut_clause(sentences[best], LEAD_MAX_CHARS)
+
+
+def _cut_clause(sentence: str, limit: int) -> str:
+    """``sentence`` when it fits in ``limit`` characters, else cut after its last clause end that does."""
+    if len(sentence) <= limit:
+        return sentence
+    ends = [m.end() for m in _CLAUSE_END.finditer(sentence[:limit])]
+    return sentence[: ends[-1]] if ends and ends[-1] >= limit // 3 else sentence[:limit]
 
 
 def best_paragraphs(question: str, text: str, limit: int, drop: Sequence[str] = ()) -> str:
@@ -155,18 +224,30 @@ class ExtractiveAnswerer:
         kind = group.type
         if kind == "guide":
             return self._guide(question, group)
-        if kind in ("law", "policy"):
-            quoted = self._articles(question, group)
-            meta = group.top.chunk.metadata
-            number = str(meta.get("doc_number", "") or "")
-            lead = (
-                f"根据《{group.top.chunk.title}》{f'（{number}）' if number else ''}："
-                if group.top.chunk.title
-                else ""
-            )
-            return f"{lead}{quoted}[1]", quoted, None
-        quoted = self._passage(group)
-        return f"{quoted}[1]", quoted, None
+        if kind not in ("law", "policy"):
+            # an FAQ or page answers its own question: quoted as it is (a lead line above it cost
+            # char-F1 on the Beijing FAQs and helped no colloquial question; docs/answering.md)
+            quoted = self._passage(group)
+            return f"{quoted}[1]", quoted, None
+        quoted = self._articles(question, group)
+        meta = group.top.chunk.metadata
+        number = str(meta.get("doc_number", "") or "")
+        title = group.top.chunk.title
+        source = f"根据《{title}》{f'（{number}）' if number else ''}：" if title else ""
+        lead = self._lead(question, group, quoted)
+        if not lead:
+            return f"{source}{quoted}[1]", quoted, None
+        # the answer first, verbatim, then the articles it comes from; the snippet holds both
+        snippet = quoted if lead in quoted else f"{lead}\n{quoted}"
+        return f"{source}{lead}[1]\n{quoted}[1]", snippet, None
+
+    def _lead(self, question: str, group: DocGroup, quoted: str) -> str:
+        """The lead line of a quote: the sentence that states what was asked, unless the quote already
+        opens with it (within its first ``_LEAD_IN_PLACE`` characters)."""
+        texts = [quoted] + [self._strip_question(h.chunk, group) for h in group.hits[:3]]
+        lead = lead_sentence(question, texts, opening=quoted[:LEAD_OPENING_CHARS])
+        at = quoted.find(lead) if lead else -1
+        return "" if not lead or 0 <= at < _LEAD_IN_PLACE else lead
 
     def doc_chunks(self, group: DocGroup) -> list[Chunk]:
         """All chunks of the document in order (from the chunk source, else the hits we have)."""

@@ -139,7 +139,8 @@ def respond(
        ``answer.relevance_floor`` is set), or confidence below ``answer.min_confidence`` → honest
        refusal + hand-off; 3. the question names a place none of the top hits applies to (上海's rules
        asked, only Guangzhou's found) → hand-off to that place's hotline; 4. close variants of one
-       guide → clarifying question; 5. the answerer.
+       guide → clarifying question; 5. the answerer. A follow-up whose best hit is one of its topic
+       documents (``query.topic_docs``) skips steps 2 and 4.
     """
     include_old = query.asks_history or settings.retrieval.include_expired
     valid = current_hits(hits, today_iso(settings.today), include_old=include_old)
@@ -173,12 +174,15 @@ def respond(
     if curated is not None:
         curated.question, curated.rewritten_question, curated.hits = query.raw, query.text, valid
         return curated
-    if should_refuse(valid, settings, conf, relevance_floor):
+    # a follow-up answered from the documents its topic came from is not refused or asked back: the
+    # conversation already chose the service ("交上去以后多久能拿到？" after "港澳通行证怎么办")
+    on_thread = bool(query.topic_docs) and bool(valid) and valid[0].doc_id in query.topic_docs
+    if not on_thread and should_refuse(valid, settings, conf, relevance_floor):
         return handed_off(build_handoff("low_confidence" if valid else "no_knowledge", valid, settings))
     place = uncovered_place(query.places, valid, national_covers=model != "other_region")
     if place is not None:
         return handed_off(build_handoff("other_region", valid, settings, place=place.name))
-    c = clarify(query, valid)
+    c = None if on_thread else clarify(query, valid)
     if c is not None:
         return _shaped(Answer(text=clarify_text(c), answered_by="clarify", clarify=c), query, conf, valid)
     ans = answerer.answer(query.text, valid)

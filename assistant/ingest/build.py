@@ -67,8 +67,10 @@ def document_hash(doc: Document, settings: Settings) -> str:
 
 
 def keyword_text(chunk: Chunk) -> str:
-    """Text the BM25 side indexes: the title counts twice (titles and questions carry the topic)."""
-    return f"{chunk.title}\n{chunk.title}\n{chunk.section}\n{chunk.text}"
+    """Text the BM25 side indexes: the title counts twice (titles and questions carry the topic), and the
+    document's colloquial keys (``ingest.keys``: name variants, aliases, everyday terms) once."""
+    keys = " ".join(chunk.metadata.get("keys", []) or [])
+    return f"{chunk.title}\n{chunk.title}\n{chunk.section}\n{chunk.text}\n{keys}"
 
 
 def user_words(documents: Iterable[Document]) -> list[str]:

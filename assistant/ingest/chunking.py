@@ -12,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..config import ChunkSettings
+from ..synonyms import curated
 from ..text import split_sentences
 from ..types import Chunk, Document
+from .keys import colloquial_keys
 
-CHUNKER_VERSION = "2025.1"
+CHUNKER_VERSION = "2026.1"  # 2026.1: colloquial keys in every chunk's metadata (``keys``)
 
 _NUM = "一二三四五六七八九十百千零〇两\\d"
 _ARTICLE = re.compile(rf"^第[{_NUM}]+条(之[{_NUM}]+)?(?=[\s　]|[^\s])")
@@ -346,6 +348,8 @@ def chunk_document(doc: Document, settings: ChunkSettings) -> list[Chunk]:
     if not pieces and visible:  # e.g. a guide with only a name: fall back to its text
         pieces = [Piece(visible, "", "text", _embed(doc, "", visible))]
     meta = doc.metadata()
+    if settings.colloquial_keys:  # the BM25 side's everyday names of a service item (``ingest.keys``)
+        meta["keys"] = colloquial_keys(doc, curated())
     return [
         Chunk(
             id=f"{doc.id}#{n}",
