@@ -22,6 +22,7 @@ from .intent import IntentClassifier, make_intent_classifier
 from .query import Query
 from .retrieval import HybridRetriever, Retriever
 from .safety import mask_answer
+from .screening.moderation import Moderator
 from .text import load_tokenizer
 from .types import Answer, Event, Filters, Hit, Turn
 
@@ -62,7 +63,12 @@ class AnswerStream:
 
 def answer_events(ans: Answer) -> Iterator[Event]:
     """Typed events of a finished answer: meta, delta…, citations, card?, handoff?, clarify?, done."""
-    meta = {"answered_by": ans.answered_by, "confidence": ans.confidence}
+    meta = {
+        "answered_by": ans.answered_by,
+        "confidence": ans.confidence,
+        "moderation": ans.moderation.to_dict(),
+        "label": ans.label.to_dict(),
+    }
     yield Event("meta", {"question": ans.question, "rewritten_question": ans.rewritten_question, **meta})
     for i in range(0, len(ans.text), DELTA_CHARS):
         yield Event("delta", {"text": ans.text[i : i + DELTA_CHARS]})
@@ -73,7 +79,8 @@ def answer_events(ans: Answer) -> Iterator[Event]:
         yield Event("handoff", ans.handoff.to_dict())
     if ans.clarify is not None:
         yield Event("clarify", ans.clarify.to_dict())
-    yield Event("done", {"answered_by": ans.answered_by, "timings": ans.timings})
+    done = {"answered_by": ans.answered_by, "timings": ans.timings}
+    yield Event("done", {**done, "moderation": meta["moderation"], "label": meta["label"]})
 
 
 class Assistant:
@@ -85,11 +92,14 @@ class Assistant:
         retriever: Retriever,
         answerer: Answerer,
         intent: IntentClassifier | None = None,
+        moderator: Moderator | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = retriever
         self.answerer = answerer
         self.intent = intent  # None: the rule classifier alone (answer.intent = none, or a fallback)
+        # content screening, the answer guard and labels (screening.*, label.*); cheap until warm_up
+        self.moderator = moderator if moderator is not None else Moderator(settings)
         self._ready = False
 
     @classmethod
@@ -112,6 +122,7 @@ class Assistant:
                 log.warning("intent model %r not used, rule classifier only: %s", self.intent.name, exc)
                 self.intent = None
         load_tokenizer()  # the tokenizer Query.parse uses, so the first question does not pay for it
+        self.moderator.warm_up()
         self._ready = True
 
     @property
@@ -127,6 +138,11 @@ class Assistant:
         question = (question or "").strip()
         if not question:
             raise InvalidInputError("question is empty")
+        t = time.perf_counter()
+        screened = self.moderator.screen_input(question)
+        timings["screen_ms"] = _ms(t)
+        if screened is not None:  # unsafe message: a polite reply, nothing retrieved
+            return self._finish(screened, timings, started)
         t = time.perf_counter()
         query = Query.parse(question, rewrite(question, history))
         timings["rewrite_ms"] = _ms(t)
@@ -149,10 +165,19 @@ class Assistant:
             settings=self.settings,
             relevance_floor=self.retriever.relevance_floor,
         )
-        mask_answer(ans)  # a source may quote someone's card or ID number
         if query.intent is not None:
             ans.intent, ans.intent_confidence = query.intent.label, round(query.intent.confidence, 4)
         timings["answer_ms"] = _ms(t)
+        t = time.perf_counter()
+        # the guard reads the hits the answer was built from (respond keeps only current ones)
+        self.moderator.screen_output(ans, ans.hits or hits)
+        timings["guard_ms"] = _ms(t)
+        return self._finish(ans, timings, started)
+
+    def _finish(self, ans: Answer, timings: dict[str, float], started: float) -> Answer:
+        """Mask personal data, label the answer, close the timings."""
+        mask_answer(ans)  # a source may quote someone's card or ID number
+        self.moderator.label(ans)
         timings["total_ms"] = _ms(started)
         ans.timings = timings
         return ans

@@ -16,6 +16,7 @@ from ...presentation import kiosk_fields
 from ...sessions import SessionStore, history
 from ...types import Answer
 from ..deps import AssistantDep, MetricsDep, PrincipalDep, RequestIdDep, SettingsDep, StoreDep
+from ..labels import label_headers
 from ..ownership import SessionRef, resolve_session, save_exchange
 from ..schemas import ERROR_RESPONSES, ChatRequest, ChatResponse
 from ._common import HISTORY_EXCHANGES, check_question, exchange, record_answer, run_blocking
@@ -38,6 +39,7 @@ router = APIRouter(tags=["chat"])
 async def chat(
     body: ChatRequest,
     request: Request,
+    response: Response,
     assistant: AssistantDep,
     store: StoreDep,
     metrics: MetricsDep,
@@ -49,7 +51,9 @@ async def chat(
     # The client gets a token; the store and the logs only ever see its hash (``sid``).
     session = await run_in_threadpool(resolve_session, store, principal, body.session_id)
     if body.stream or SSE_MEDIA_TYPE in request.headers.get("accept", ""):
-        return await stream_chat(request, assistant, store, metrics, body, question, session, request_id)
+        return await stream_chat(
+            request, assistant, store, metrics, body, question, session, request_id, settings.label
+        )
     started = time.perf_counter()
     answer = await run_blocking(
         request, _answer_and_store, assistant, store, question, session, body.region, request_id
@@ -64,6 +68,7 @@ async def chat(
         session_id=session.sid,
     )
     server_ms = round((time.perf_counter() - started) * 1000, 3)
+    response.headers.update(label_headers(answer.label, settings.label, request_id))
     return chat_response(answer, session.token, request_id, body.channel, server_ms)
 
 
@@ -88,7 +93,8 @@ def chat_response(
 ) -> ChatResponse:
     """The JSON reply; on the kiosk channel the answer is shortened and QR links are added."""
     wire = answer.to_dict()
-    fields = {key: wire[key] for key in ("answer", "citations", "card", "handoff", "clarify", "answered_by")}
+    keys = ("answer", "citations", "card", "handoff", "clarify", "answered_by", "moderation", "label")
+    fields = {key: wire[key] for key in keys}
     fields["confidence"] = wire["confidence"]
     fields["timings"] = {**wire["timings"], "server_ms": server_ms}
     if answer.intent:
