@@ -12,8 +12,9 @@ Official contacts come from the cited, current, **trusted** documents only — a
 when ``patterns.document_flags`` finds no injection or fraud pattern in the text retrieved from it:
 
 - the documents' metadata (``url``) and their service cards (咨询电话, 在线办理, 办理地点 — guide fields);
-- labelled contact lines of their text (``咨询电话：…``, ``网址：…``): landlines, public hotlines and URLs
-  (a mobile, 400/800 number or account number in body text is never enough);
+- labelled contact lines of their text (``咨询电话：…``): landlines and public hotlines (a mobile,
+  400/800 number, account number or link in body text is never enough; in a guide's structured
+  办理地点/咨询方式 section all of them count);
 - ``screening.official_numbers`` (12345, 110, 96110 …) and hosts under ``screening.official_domains``.
 
 So a number quoted in the body of an injected document is not official, and neither is anything a
@@ -35,8 +36,8 @@ from ..types import Answer, Hit
 from .patterns import asks_for_payment, document_flags
 
 _PHONE = re.compile(
-    r"(?<![\d-])(?:\(?0\d{2,3}\)?[-－ ]?\d{7,8}(?:[-转]\d{1,5})?"  # landline, optional extension
-    r"|[48]00[- ]?\d{3}[- ]?\d{4}"  # 400 / 800
+    r"(?<![\d-])(?:\(?0\d{2,3}\)?[-－ ]?\d{3,4}[- ]?\d{4}(?:[-转]\d{1,5})?"  # landline, optional extension
+    r"|[48]00(?:[- ]?\d){7}"  # 400 / 800, any grouping
     r"|(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4})(?![\d])"  # mobile
 )
 # 5-digit public-service numbers (12345, 96110, 95598) count as phone numbers only after a phone word
@@ -63,7 +64,7 @@ class Contacts:
     domains: tuple[str, ...] = ()
 
     def add_text(self, text: str, *, body: bool) -> None:
-        """Contacts found in ``text``; ``body``: free text, where only landlines, hotlines and URLs count."""
+        """Contacts found in ``text``; ``body``: free text, where only landlines and hotlines count."""
         for m in _PHONE.finditer(text):
             digits = _digits(m.group())
             if body and (digits.startswith(("400", "800")) or _is_mobile(digits)):
@@ -71,9 +72,9 @@ class Contacts:
             self.numbers.add(digits)
         for m in _SHORT.finditer(text):
             self.numbers.add(m.group(1))
-        if not body:
+        if not body:  # an account or a link in free text is never official
             self.numbers.update(_digits(m.group()) for m in _ACCOUNT.finditer(text))
-        self.hosts.update(h for m in _URL.finditer(text) if (h := _host(m.group())))
+            self.hosts.update(h for m in _URL.finditer(text) if (h := _host(m.group())))
 
     def number_ok(self, digits: str) -> bool:
         return any(digits == n or (len(digits) >= 7 and digits in n) for n in self.numbers)

@@ -26,7 +26,7 @@ from ..text import split_sentences
 from ..types import Answer, Handoff, Hit, Label, Moderation
 from . import guard
 from .base import CATEGORIES, Screener, make_screener
-from .patterns import fraud_flags, injection_flags
+from .patterns import asks_for_payment, fraud_flags, injection_flags
 
 log = logging.getLogger("assistant.screening")
 
@@ -195,13 +195,20 @@ class Moderator:
         return answer
 
     def _clean_snippets(self, answer: Answer, hits: Sequence[Hit]) -> int:
-        """Blank the citation snippets of untrusted documents (``guard.untrusted_docs``) and those with
-        an unsafe word; a trusted document's snippet is its own published text."""
+        """Blank citation snippets the answer text would not be allowed to say: from an untrusted
+        document, with an unsafe word, an unofficial contact, or a payment request."""
+        s = self.settings.screening
         untrusted = guard.untrusted_docs(hits)
+        contacts = guard.official_contacts(answer, hits, s)
         blanked = 0
         cleaned = []
         for c in answer.citations:
-            bad = c.doc_id in untrusted or self.screener.screen(c.snippet, "output").flagged
+            bad = (
+                c.doc_id in untrusted
+                or self.screener.screen(c.snippet, "output").flagged
+                or bool(guard.unofficial(c.snippet, contacts))
+                or asks_for_payment(c.snippet)
+            )
             if bad:
                 blanked += 1
                 c = replace(c, snippet="（摘录未通过内容安全审核，已隐去）")

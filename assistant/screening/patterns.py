@@ -26,6 +26,8 @@ _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])[\s*_~·.\-|/\\]+(?=[\u4e00-\u9fff])
 _INJECTION_ZH = re.compile(
     r"(?:忽略|无视|忽视|跳过|不要理会|不用理会|不要遵守|不必遵守|不再遵守|绕过)(?:掉)?(?:你)?(?:之前|此前|以上|上面|上述|前面|先前|原有|原来|系统|开发者|所有|全部|一切)?"
     r"(?:的)?(?:所有|全部|一切)?(?:的)?(?:指令|指示|提示词|提示|规则|要求|设定|限制|约束|命令|安全策略)"
+    r"|(?:忽略|无视|忽视|不要理会)(?:掉)?(?:以上|之前|上面|前面|其他|其它|所有|全部|知识库|资料|文件)[^。\n]{0,10}?(?:指令|指示|提示|规则|设定|内容|文件|资料)"
+    r"|在回答[中里]?(?:加上|附上|写上|加入|插入)|(?:每个|所有|任何)回答(?:都|中)?(?:要|必须|需要)?(?:附上|加上|带上)"
     r"|忘[记掉](?:你)?(?:之前|以上|前面|所有|全部|你的)?(?:的)?(?:指令|指示|提示|规则|设定|身份|要求|限制)"
     r"|你现在是(?:一个|一名|一位|个)|从现在(?:起|开始)[，,]?你(?:是|将|要|必须|只能)|你将扮演|请你?扮演|扮演一[个名位]|"
     r"假装你是|假设你是一[个名位]|你的新身份|你不再是|角色扮演|进入(?:开发者|调试|越狱|上帝)模式|开发者模式|越狱模式|dan模式"
@@ -33,7 +35,7 @@ _INJECTION_ZH = re.compile(
     r"|系统提示词|系统指令[:：]|新的指令[:：]|最高优先级|管理员指令|^\s*(?:系统|指令|system|assistant)\s*[:：]"
     r"|(?:致|给|对|告诉|通知)(?:ai|人工智能|智能助手|大模型|语言模型|机器人|模型|智能客服)(?:助手)?(?:的)?(?:指令|提示|说明|[:：，,])"
     r"|(?:ai|人工智能|智能助手|大模型|语言模型)(?:助手)?(?:在)?(?:回答|回复|生成)(?:时|的时候)?(?:必须|务必|请|应当|需要)"
-    r"|回答(?:时|中)?(?:请|务必|必须|一定要)(?:告诉|提示|附上|加上|告知)(?:用户|市民|群众|提问者)",
+    r"|回答(?:时|中)?(?:请|务必|必须|一定要)(?:告诉|提示|附上|加上|告知)",
     re.M,
 )
 _INJECTION_EN = re.compile(
@@ -41,6 +43,7 @@ _INJECTION_EN = re.compile(
     r"|\byou\s+are\s+now\b|\bfrom\s+now\s+on\s*,?\s+you\b|\bact\s+as\s+(?:an?\s+)?(?:unrestricted|different|new|evil|dan)\b"
     r"|\bpretend\s+(?:to\s+be|you\s+are)\b|\brole-?\s?play\b|\bdeveloper\s+mode\b|\bjailbreak|\bdo\s+anything\s+now\b"
     r"|\bsystem\s+prompt\b|^\s*(?:system|assistant|developer)\s*:|<\|im_start\|>|<\|system\|>|\[/?inst\]|###\s*(?:instruction|system)"
+    r"|\bas\s+an?\s+(?:ai|assistant|language\s+model)\b.{0,20}\b(?:must|should|will)\b"
     r"|\bnew\s+instructions?\s*:|\b(?:note|message)\s+to\s+(?:the\s+)?(?:ai|assistant|llm|model)\b"
     r"|\bwhen\s+(?:answering|responding)\b.{0,40}\b(?:tell|ask|instruct)\s+(?:the\s+)?users?\b",
     re.M | re.I,
@@ -53,12 +56,14 @@ _TARGET = (
     r"(?:私人账户|私人账号|个人银行卡|私人银行卡|个人微信|私人微信|个人支付宝|私人支付宝|安全账户|指定账户|"
     r"以下账户|下列账户|该账户|此账户|这个账户|对方账户|收款码|收款二维码|我的账户|我的银行卡|本账户)"
 )
+# towards one of those targets, softer verbs count too
+_TO_TARGET = r"(?:" + PAY_VERB[3:-1] + r"|转入|存入|缴入|支付到|付到|缴纳到|转到|存到)"
 _PAY_TO_PERSONAL = re.compile(
-    PAY_VERB + r"[^。！？!?\n]{0,24}?" + _TARGET + r"|" + _TARGET + r"[^。！？!?\n]{0,12}?" + PAY_VERB
+    _TO_TARGET + r"[^。！？!?\n]{0,24}?" + _TARGET + r"|" + _TARGET + r"[^。！？!?\n]{0,12}?" + _TO_TARGET
 )
 _ACCOUNT_NUMBER = re.compile(r"(?<!\d)(?:\d[ -]?){11,22}\d(?!\d)")
 _ACCOUNT_WORD = re.compile(r"账户|账号|卡号|银行卡|开户行|户名")
-_HOTLINE_400 = re.compile(r"(?<!\d)[48]00[- ]?\d{3}[- ]?\d{4}(?!\d)")
+_HOTLINE_400 = re.compile(r"(?<!\d)[48]00(?:[- ]?\d){7}(?!\d)")
 _MOBILE = re.compile(r"(?<!\d)1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
 _ADVANCE_FEE = re.compile(
     r"(?:先|预先|提前)(?:交|缴|付|支付|缴纳|交纳|转)[^。！？!?\n]{0,10}?(?:保证金|手续费|押金|解冻费|激活费|认证费|服务费|定金|税费)"
