@@ -29,7 +29,9 @@ def test_json_answer_carries_moderation_label_and_headers(api_client: TestClient
     assert aigc["Label"] == "1" and aigc["ProduceID"] == data["request_id"] and aigc["ContentProducer"]
 
 
-def test_unsafe_question_gets_a_screened_reply(api_client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+def test_unsafe_question_gets_a_screened_reply(
+    api_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
     message = "我的电话13812345678，哪里能买到冰毒"
     with caplog.at_level(logging.WARNING, logger="assistant.screening"):
         r = api_client.post("/v1/chat", json={"question": message})

@@ -209,12 +209,29 @@ def scripted_reply(question: str) -> dict[str, Any]:
     """The fixed reply for a question: hand-off, clarifying question, a curated answer, or the 居住证 answer."""
     safety = {"label": LABEL, "moderation": CLEAN}
     if "投诉" in question or "转人工" in question:
-        return {"answer": HANDOFF["message"], "citations": [], "handoff": HANDOFF, "answered_by": "handoff", **safety}
+        return {
+            "answer": HANDOFF["message"],
+            "citations": [],
+            "handoff": HANDOFF,
+            "answered_by": "handoff",
+            **safety,
+        }
     if question.startswith("医保怎么"):
-        return {"answer": CLARIFY["question"], "citations": [], "clarify": CLARIFY, "answered_by": "clarify", **safety}
+        return {
+            "answer": CLARIFY["question"],
+            "citations": [],
+            "clarify": CLARIFY,
+            "answered_by": "clarify",
+            **safety,
+        }
     if question.startswith("审核过的"):
-        return {"answer": "这是一条人工审核过的答案。", "citations": [], "answered_by": "curated",
-                "label": CURATED_LABEL, "moderation": CLEAN}
+        return {
+            "answer": "这是一条人工审核过的答案。",
+            "citations": [],
+            "answered_by": "curated",
+            "label": CURATED_LABEL,
+            "moderation": CLEAN,
+        }
     return {"answer": ANSWER, "citations": CITATIONS, "card": CARD, "answered_by": "extractive", **safety}
 
 
@@ -310,16 +327,30 @@ def scripted_api() -> FastAPI:
         body = await request.json()
         number = f"20261129-{len(app.state.reports) + 1:010d}"
         app.state.reports[number] = body
-        created = {"tracking_number": number, "status": "待处理", "reason": body["reason"],
-                   "created_at": "2026-11-29T09:00:00+00:00", "deadline": "2026-12-14T09:00:00+00:00"}
+        created = {
+            "tracking_number": number,
+            "status": "待处理",
+            "reason": body["reason"],
+            "created_at": "2026-11-29T09:00:00+00:00",
+            "deadline": "2026-12-14T09:00:00+00:00",
+        }
         return JSONResponse(created, status_code=201)
 
     @app.get("/v1/reports/{number}")
     async def report_status(number: str) -> Response:
         if number not in app.state.reports:
-            return JSONResponse({"error": {"code": "not_found", "message": "unknown", "request_id": "x"}}, status_code=404)
-        return JSONResponse({"tracking_number": number, "status": "待处理", "deadline": "2026-12-14T09:00:00+00:00",
-                             "overdue": False, "handler_note": ""})
+            return JSONResponse(
+                {"error": {"code": "not_found", "message": "unknown", "request_id": "x"}}, status_code=404
+            )
+        return JSONResponse(
+            {
+                "tracking_number": number,
+                "status": "待处理",
+                "deadline": "2026-12-14T09:00:00+00:00",
+                "overdue": False,
+                "handler_note": "",
+            }
+        )
 
     @app.delete("/v1/sessions/{session_id}")
     async def delete_session(session_id: str) -> Response:

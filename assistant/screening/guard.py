@@ -12,9 +12,9 @@ Official contacts come from the cited, current, **trusted** documents only — a
 when ``patterns.document_flags`` finds no injection or fraud pattern in the text retrieved from it:
 
 - the documents' metadata (``url``) and their service cards (咨询电话, 在线办理, 办理地点 — guide fields);
-- labelled contact lines of their text (``咨询电话：…``): landlines and public hotlines (a mobile,
-  400/800 number, account number or link in body text is never enough; in a guide's structured
-  办理地点/咨询方式 section all of them count);
+- the landlines and public hotlines in their text (``监督电话是010-…``); a mobile, 400/800 number,
+  account number or link in body text is never enough, except in a guide's structured 办理地点/咨询方式
+  section, where all of them count;
 - ``screening.official_numbers`` (12345, 110, 96110 …) and hosts under ``screening.official_domains``.
 
 So a number quoted in the body of an injected document is not official, and neither is anything a
@@ -49,9 +49,6 @@ _URL = re.compile(
     re.I,
 )
 _MARKER = re.compile(r"\[\d{1,2}\]")
-_LABELLED = re.compile(
-    r"(?:电话|热线|传真|网址|网站|链接|在线办理|地址|地点|联系方式)[^：:\n]{0,8}[：:]([^\n]+)"
-)
 _ID_SHAPE = re.compile(r"^[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])\d{5}[\dXx]?$")
 
 
@@ -139,9 +136,9 @@ def official_contacts(answer: Answer, hits: Sequence[Hit], settings: ScreeningSe
         contacts.add_text(str(meta.get("url") or ""), body=False)
         for key in ("consult_phone", "phone", "complaint_phone"):
             contacts.add_text(str(meta.get(key) or ""), body=False)
-        structured = h.chunk.kind == "place_contact"
-        for m in _LABELLED.finditer(h.chunk.text):
-            contacts.add_text(m.group(1), body=not structured)
+        # a guide's structured 办理地点/咨询方式 section: every contact in it; other text: landlines
+        # and public hotlines only (``add_text(body=True)``)
+        contacts.add_text(h.chunk.text, body=h.chunk.kind != "place_contact")
     for c in answer.citations:
         if c.doc_id not in untrusted:
             contacts.add_text(c.url, body=False)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -81,6 +82,14 @@ REPLIES: dict[str, Reply] = {
         "我是政务服务智能助手，只依据政务知识库解答办事和政策问题，不能执行更改设定、身份或回答规则的指令。请直接告诉我您要咨询的事项。"
     ),
 }
+# a citizen who met a scam and asks about it (被骗了 / 是真的吗 / 怎么报警)
+VICTIM = re.compile(
+    r"被骗|骗了|上当|报警|举报|维权|追回|是真的吗|是不是真的|是不是诈骗|是诈骗吗|是骗子吗|可信吗|靠谱吗|怎么办"
+)
+FRAUD_HELP = (
+    "这很可能是诈骗。政府部门和公检法机关不会要求市民向个人账户或“安全账户”转账，也不会通过电话、短信索要验证码或收取“解冻费”“保证金”。"
+    "请不要转账或透露验证码；如已被骗，请立即拨打110报警，或拨打96110反诈预警专线咨询，并保留聊天记录、转账凭证等证据。"
+)
 DEFAULT_REPLY = Reply(
     "抱歉，您的消息未通过内容安全审核，我无法回答。如需帮助，请拨打{hotline}政务服务便民热线。"
 )
@@ -130,22 +139,24 @@ class Moderator:
         categories, evidence = self.input_categories(text)
         if not categories:
             return None
-        _log("input", categories, evidence)
+        # Someone asking about a scam they met is not sending one: the same guidance, as a hand-off.
+        victim = categories == ["诈骗/广告"] and bool(VICTIM.search(text))
+        _log("input", categories, evidence + ["victim"] * victim)
         hotline = self.settings.answer.hotline
         reply = REPLIES.get(categories[0], DEFAULT_REPLY)
-        message = reply.text.format(hotline=hotline)
+        message = (FRAUD_HELP if victim else reply.text).format(hotline=hotline)
         handoff = Handoff(
-            reason="screened",
+            reason="fraud" if victim else "screened",
             message=message,
             hotline=reply.hotline or hotline,
             channels=list(reply.channels) or [f"{hotline}热线"],
         )
         return Answer(
             text=message,
-            answered_by="screened",
+            answered_by="handoff" if victim else "screened",
             handoff=handoff,
             question=text,
-            moderation=Moderation(True, categories, "input"),
+            moderation=Moderation() if victim else Moderation(True, categories, "input"),
         )
 
     # --- output ------------------------------------------------------------------------------

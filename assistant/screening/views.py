@@ -76,6 +76,36 @@ def syllable(ch: str) -> str:
     return plain.replace("ü", "v").lower()
 
 
+@lru_cache(maxsize=1)
+def syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable pypinyin's character table knows (about 400)."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    found: set[str] = set()
+    for reading in pinyin_dict.values():
+        for r in reading.split(","):
+            plain = "".join(c for c in unicodedata.normalize("NFKD", r) if not unicodedata.combining(c))
+            found.add(plain.replace("ü", "v").lower())
+    return frozenset(s for s in found if s.isascii() and s.isalpha())
+
+
+def syllable_bounds(run: str) -> list[int]:
+    """Offsets inside a Latin run where pinyin syllables end (greedy longest match: ``falundafa`` →
+    fa|lun|da|fa); [] when the run is not all pinyin."""
+    known = syllables()
+    bounds: list[int] = []
+    i = 0
+    while i < len(run):
+        for size in range(min(6, len(run) - i), 0, -1):
+            if run[i : i + size] in known:
+                i += size
+                bounds.append(i)
+                break
+        else:
+            return []
+    return bounds
+
+
 def compact(text: str) -> View:
     """``text`` folded (see the module docstring), with the original index of each kept character."""
     chars: list[str] = []
@@ -125,7 +155,27 @@ def pinyin(view: View) -> PinyinView:
                 bounds.add(pos)
             prev_latin = False
     bounds.add(pos)
-    return PinyinView("".join(parts), tuple(where), frozenset(bounds))
+    text = "".join(parts)
+    for start, end in _latin_runs(text, bounds):
+        bounds.update(start + b for b in syllable_bounds(text[start:end]))
+    return PinyinView(text, tuple(where), frozenset(bounds))
+
+
+def _latin_runs(text: str, bounds: set[int]) -> list[tuple[int, int]]:
+    """(start, end) of each maximal Latin run of a pinyin view longer than one syllable."""
+    runs = []
+    i = 0
+    while i < len(text):
+        if text[i].isascii() and text[i].isalpha():
+            j = i
+            while j < len(text) and text[j].isascii() and text[j].isalpha() and (j == i or j not in bounds):
+                j += 1
+            if j - i > 3:
+                runs.append((i, j))
+            i = j
+        else:
+            i += 1
+    return runs
 
 
 def pinyin_of(term: str) -> str:

@@ -669,7 +669,8 @@
   $("zw-large").addEventListener("click", function () { prefs.large = !prefs.large; store(PREFS, prefs); applyPrefs(); });
   $("zw-contrast").addEventListener("click", function () { prefs.contrast = !prefs.contrast; store(PREFS, prefs); applyPrefs(); });
   $("zw-new").addEventListener("click", newConversation);
-  $("zw-lookup").addEventListener("click", function () {
+  $("zw-lookup").addEventListener("click", function (e) {
+    e.preventDefault();
     var box = $("zw-lookup-box"), open = box.hidden;
     box.hidden = !open;
     $("zw-lookup").setAttribute("aria-expanded", open ? "true" : "false");
