@@ -59,8 +59,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .ingest.build import ingest
+    from .storage import Database
 
     settings = _settings(args)
+    Database.from_settings(settings).close()  # upgrade the state database's schema (a no-op when current)
     report = ingest(settings, strict=args.strict, rebuild=args.rebuild, progress=not args.quiet)
     print(report.summary())  # counts, then each skipped file with its reason
     return 0

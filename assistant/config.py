@@ -119,8 +119,10 @@ class APISettings(BaseModel):
     body_timeout_s: float = 15.0  # a request body not complete after this long is refused (408)
     # reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs); none by default
     trusted_proxies: list[str] = Field(default_factory=list)
-    session_db: Path = Path("var/sessions.sqlite3")
-    session_store: str = "sqlite"
+    session_db: Path = Path("var/sessions.sqlite3")  # the SQLite state file when database_url is empty
+    # sql: sessions in the state database (database_url); memory: lost on restart (tests, demos).
+    # "sqlite" is the old name of "sql" and still accepted.
+    session_store: str = "sql"
     session_idle_minutes: float = 1440.0  # a session unused this long is deleted; 0: kept until erased
 
     @model_validator(mode="after")
@@ -217,6 +219,33 @@ class LabelSettings(BaseModel):
     provider: str = "政务助手"  # the service named in the implicit (metadata) label
 
 
+class RetentionSettings(BaseModel):
+    """How long exchanges, feedback, reviews, reports and the audit log are kept (``assistant/storage/retention.py``)."""
+
+    days: int = 180  # records older than this are purged by the scheduled job
+    # the floor ``days`` may not go below (Art. 15 wants six months of records); lower it deliberately
+    minimum_days: int = 180
+    interval_minutes: float = (
+        360.0  # how often each replica tries the purge (one runs it at a time); 0: never
+    )
+
+    @model_validator(mode="after")
+    def _check_days(self) -> RetentionSettings:
+        if self.days < self.minimum_days:
+            raise ValueError(
+                f"retention.days={self.days} is below retention.minimum_days={self.minimum_days};"
+                " lower minimum_days too if a shorter period is really wanted"
+            )
+        return self
+
+
+class ReportSettings(BaseModel):
+    """Citizen complaints and reports about answers (``POST /v1/reports``)."""
+
+    deadline_days: int = 15  # a report not 已办结 this long after filing is overdue
+    max_note_chars: int = 1000
+
+
 class Settings(BaseSettings):
     """All settings. ``Settings()`` reads ``ASSISTANT_*`` env vars, e.g. ``ASSISTANT_EMBEDDER__NAME=hash``."""
 
@@ -237,6 +266,11 @@ class Settings(BaseSettings):
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     screening: ScreeningSettings = Field(default_factory=ScreeningSettings)
     label: LabelSettings = Field(default_factory=LabelSettings)
+    # SQLAlchemy URL of the state database (sessions, audit, reports, ...): empty → the SQLite file
+    # ``api.session_db``; e.g. postgresql+psycopg://user:pass@host/db (docs/storage.md)
+    database_url: str = ""
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
     today: str = ""  # ISO date used for validity checks; empty: the real date
 
     @model_validator(mode="after")

@@ -14,8 +14,10 @@ from .security import Principal
 
 if TYPE_CHECKING:
     from ..pipeline import Assistant
+    from ..storage import Database
 else:
     Assistant = Any
+    Database = Any
 
 
 async def get_settings(request: Request) -> Settings:
@@ -38,6 +40,10 @@ async def get_store(request: Request) -> SessionStore:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
+async def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
 async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics  # type: ignore[no-any-return]
 
@@ -57,6 +63,7 @@ async def get_admin(request: Request) -> Principal:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AssistantDep = Annotated[Assistant, Depends(get_assistant)]
 StoreDep = Annotated[SessionStore, Depends(get_store)]
+DatabaseDep = Annotated[Database, Depends(get_db)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
