@@ -29,6 +29,9 @@ _INJECTION_ZH = re.compile(
     r"|(?:忽略|无视|忽视|不要理会)(?:掉)?(?:以上|之前|上面|前面|其他|其它|所有|全部|知识库|资料|文件)[^。\n]{0,10}?(?:指令|指示|提示|规则|设定|内容|文件|资料)"
     r"|在回答[中里]?(?:加上|附上|写上|加入|插入)|(?:每个|所有|任何)回答(?:都|中)?(?:要|必须|需要)?(?:附上|加上|带上)"
     r"|忘[记掉](?:你)?(?:之前|以上|前面|所有|全部|你的)?(?:的)?(?:指令|指示|提示|规则|设定|身份|要求|限制)"
+    r"|你是一[个名位](?:没有|不受)(?:任何)?(?:限制|约束|审查|道德)|(?:没有|不受)任何(?:限制|约束|审查)的(?:ai|助手|模型|机器人)"
+    r"|(?:以|用)(?:管理员|开发者|超级用户|root)(?:的)?(?:身份|权限|模式)|假如你是一[个名位]|现在开始扮演|扮演(?:我的|成)"
+    r"|重复(?:一遍)?(?:你的|上面的|以上的|前面的)(?:话|内容|指令|提示|设定)"
     r"|你现在是(?:一个|一名|一位|个)|从现在(?:起|开始)[，,]?你(?:是|将|要|必须|只能)|你将扮演|请你?扮演|扮演一[个名位]|"
     r"假装你是|假设你是一[个名位]|你的新身份|你不再是|角色扮演|进入(?:开发者|调试|越狱|上帝)模式|开发者模式|越狱模式|dan模式"
     r"|(?:输出|打印|显示|泄露|告诉我|重复)(?:你的|你)?(?:系统)?(?:提示词|指令|系统提示|初始设定|设定)"
@@ -43,6 +46,7 @@ _INJECTION_EN = re.compile(
     r"|\byou\s+are\s+now\b|\bfrom\s+now\s+on\s*,?\s+you\b|\bact\s+as\s+(?:an?\s+)?(?:unrestricted|different|new|evil|dan)\b"
     r"|\bpretend\s+(?:to\s+be|you\s+are)\b|\brole-?\s?play\b|\bdeveloper\s+mode\b|\bjailbreak|\bdo\s+anything\s+now\b"
     r"|\bsystem\s+prompt\b|^\s*(?:system|assistant|developer)\s*:|<\|im_start\|>|<\|system\|>|\[/?inst\]|###\s*(?:instruction|system)"
+    r"|\brepeat\s+(?:the|your|all)\s+(?:words|text|instructions|prompt)\b|\bno\s+(?:restrictions|filters|rules)\b"
     r"|\bas\s+an?\s+(?:ai|assistant|language\s+model)\b.{0,20}\b(?:must|should|will)\b"
     r"|\bnew\s+instructions?\s*:|\b(?:note|message)\s+to\s+(?:the\s+)?(?:ai|assistant|llm|model)\b"
     r"|\bwhen\s+(?:answering|responding)\b.{0,40}\b(?:tell|ask|instruct)\s+(?:the\s+)?users?\b",
