@@ -181,9 +181,9 @@ def unofficial(text: str, contacts: Contacts) -> list[str]:
     return found
 
 
-def check(answer: Answer, hits: Sequence[Hit], settings: ScreeningSettings) -> GuardVerdict:
-    """The sentences of ``answer.text`` to withhold, with their reasons (``hits``: the current hits)."""
-    contacts = official_contacts(answer, hits, settings)
+def check(answer: Answer, hits: Sequence[Hit], contacts: Contacts) -> GuardVerdict:
+    """The sentences of ``answer.text`` to withhold, with their reasons (``hits``: the current hits;
+    ``contacts``: ``official_contacts(answer, hits, settings)``)."""
     sources = [_plain(h.chunk.text) for h in hits if trusted(h.chunk.text)]
     withheld: list[str] = []
     reasons: list[str] = []
@@ -202,10 +202,9 @@ def _verbatim(sentence: str, sources: Iterable[str]) -> bool:
     return len(s) >= 8 and any(s in src for src in sources)
 
 
-def clean_fields(answer: Answer, hits: Sequence[Hit], settings: ScreeningSettings) -> list[str]:
+def clean_fields(answer: Answer, hits: Sequence[Hit], contacts: Contacts) -> list[str]:
     """Drop a card built from an untrusted document, clear a hand-off phone that is not official;
     returns what was removed."""
-    contacts = official_contacts(answer, hits, settings)
     cleared: list[str] = []
     card = answer.card
     if card is not None and card.doc_id in untrusted_docs(hits):

@@ -27,7 +27,7 @@ from ..text import split_sentences
 from ..types import Answer, Handoff, Hit, Label, Moderation
 from . import guard
 from .base import CATEGORIES, Screener, make_screener
-from .patterns import asks_for_payment, fraud_flags, injection_flags
+from .patterns import fraud_flags, injection_flags
 
 log = logging.getLogger("assistant.screening")
 
@@ -165,23 +165,14 @@ class Moderator:
         """``answer`` with unsafe sentences, snippets and fields withheld (in place; returned)."""
         if not self.settings.screening.output or answer.answered_by in ("screened", "curated"):
             return answer
-        s = self.settings.screening
         verdict = self.screener.screen(answer.text, "output")
         lexicon_bad = {h.start for h in verdict.hits}
         categories = [h.category for h in verdict.hits]
-        guarded = guard.check(answer, hits, s)
-        cleared = guard.clean_fields(answer, hits, s)
-        withheld = set(guarded.withheld)
-        kept: list[str] = []
-        pos = 0
-        for sentence in split_sentences(answer.text):
-            start = answer.text.find(sentence, pos)
-            end = start + len(sentence)
-            pos = max(pos, end)
-            if sentence in withheld or any(start <= h < end for h in lexicon_bad):
-                continue
-            kept.append(sentence)
-        snippets = self._clean_snippets(answer, hits)
+        contacts = guard.official_contacts(answer, hits, self.settings.screening)
+        guarded = guard.check(answer, hits, contacts)
+        kept = _kept_sentences(answer.text, set(guarded.withheld), lexicon_bad)
+        snippets = self._clean_snippets(answer, hits, contacts)
+        cleared = guard.clean_fields(answer, hits, contacts)
         if not (verdict.flagged or guarded.flagged or snippets or cleared):
             return answer
         if guarded.flagged or snippets or cleared:
@@ -205,12 +196,11 @@ class Moderator:
         answer.answered_by = "screened"
         return answer
 
-    def _clean_snippets(self, answer: Answer, hits: Sequence[Hit]) -> int:
+    def _clean_snippets(self, answer: Answer, hits: Sequence[Hit], contacts: guard.Contacts) -> int:
         """Blank citation snippets the answer text would not be allowed to say: from an untrusted
-        document, with an unsafe word, an unofficial contact, or a payment request."""
-        s = self.settings.screening
+        document, with an unsafe word or an unofficial contact. (A trusted document's snippet is its
+        own text, so the guard's verbatim exemption covers any payment wording in it.)"""
         untrusted = guard.untrusted_docs(hits)
-        contacts = guard.official_contacts(answer, hits, s)
         blanked = 0
         cleaned = []
         for c in answer.citations:
@@ -218,7 +208,6 @@ class Moderator:
                 c.doc_id in untrusted
                 or self.screener.screen(c.snippet, "output").flagged
                 or bool(guard.unofficial(c.snippet, contacts))
-                or asks_for_payment(c.snippet)
             )
             if bad:
                 blanked += 1
@@ -235,6 +224,19 @@ class Moderator:
         curated = answer.answered_by == "curated"
         answer.label = Label(ai_generated=not curated, text=s.curated_text if curated else s.text)
         return answer
+
+
+def _kept_sentences(text: str, withheld: set[str], hit_starts: set[int]) -> list[str]:
+    """The sentences of ``text`` that are neither withheld by the guard nor contain a lexicon hit."""
+    kept: list[str] = []
+    pos = 0
+    for sentence in split_sentences(text):
+        start = text.find(sentence, pos)
+        end = start + len(sentence)
+        pos = max(pos, end)
+        if sentence not in withheld and not any(start <= h < end for h in hit_starts):
+            kept.append(sentence)
+    return kept
 
 
 def _join(sentences: Sequence[str]) -> str:

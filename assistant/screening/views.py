@@ -124,58 +124,40 @@ def cjk_only(view: View) -> View:
 
 
 def pinyin(view: View) -> PinyinView:
-    """Toneless pinyin of a compact view: one syllable per ideograph, Latin runs kept whole, digits dropped."""
+    """Toneless pinyin of a compact view: one syllable per ideograph, Latin runs kept whole (and split
+    into pinyin syllables where they spell some), digits dropped."""
     parts: list[str] = []
     where: list[int] = []
     bounds = {0}
+    runs: list[tuple[int, int]] = []  # Latin runs of the original text, to split into syllables
     pos = 0
-    prev_latin = False
+    run_start = -1
     for c, w in zip(view.text, view.where, strict=True):
-        if is_cjk(c):
-            token = syllable(c)
-            if not token:
-                prev_latin = False
-                continue
-            if prev_latin:
-                bounds.add(pos)
-            parts.append(token)
-            where.extend([w] * len(token))
-            pos += len(token)
+        latin = c.isascii() and c.isalpha()
+        if run_start >= 0 and not latin:
+            runs.append((run_start, pos))
             bounds.add(pos)
-            prev_latin = False
-        elif c.isalpha():
-            if not prev_latin:
+            run_start = -1
+        if latin:
+            if run_start < 0:
+                run_start = pos
                 bounds.add(pos)
             parts.append(c)
             where.append(w)
             pos += 1
-            prev_latin = True
-        else:
-            if prev_latin:
-                bounds.add(pos)
-            prev_latin = False
+        elif is_cjk(c) and (token := syllable(c)):
+            parts.append(token)
+            where.extend([w] * len(token))
+            pos += len(token)
+            bounds.add(pos)
+    if run_start >= 0:
+        runs.append((run_start, pos))
     bounds.add(pos)
     text = "".join(parts)
-    for start, end in _latin_runs(text, bounds):
-        bounds.update(start + b for b in syllable_bounds(text[start:end]))
+    for a, b in runs:
+        if b - a > 3:
+            bounds.update(a + x for x in syllable_bounds(text[a:b]))
     return PinyinView(text, tuple(where), frozenset(bounds))
-
-
-def _latin_runs(text: str, bounds: set[int]) -> list[tuple[int, int]]:
-    """(start, end) of each maximal Latin run of a pinyin view longer than one syllable."""
-    runs = []
-    i = 0
-    while i < len(text):
-        if text[i].isascii() and text[i].isalpha():
-            j = i
-            while j < len(text) and text[j].isascii() and text[j].isalpha() and (j == i or j not in bounds):
-                j += 1
-            if j - i > 3:
-                runs.append((i, j))
-            i = j
-        else:
-            i += 1
-    return runs
 
 
 def pinyin_of(term: str) -> str:
