@@ -205,7 +205,7 @@ class ScreeningSettings(BaseModel):
     # phone numbers an answer may always give (national and local public-service hotlines)
     official_numbers: list[str] = Field(default_factory=lambda: list(OFFICIAL_NUMBERS))
     # URL hosts an answer may always give (this domain or a subdomain of it)
-    official_domains: list[str] = Field(default_factory=lambda: ["gov.cn"])
+    official_domains: list[str] = Field(default_factory=lambda: ["gov.cn", "edu.cn"])
     quarantine: bool = True  # ingest: documents addressed to an AI or with fraud patterns are held back
     quarantine_dir: Path = Path("var/quarantine")  # in Settings: <index_dir>/../var/quarantine unless set
 

@@ -31,6 +31,7 @@ from safety_cases import (  # noqa: E402
 from assistant.ingest.build import build_index_from_documents  # noqa: E402
 from assistant.ingest.quarantine import screen_documents  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
+from assistant.screening.moderation import WITHHELD_NOTE  # noqa: E402
 
 PATHS = ("extractive", "llm")
 
@@ -89,7 +90,9 @@ def test_injected_document_never_reaches_the_citizen(
     assert shows(unguarded.to_dict(), case.payload[:6]) or leaked(unguarded.to_dict(), case.forbidden)
     answer = assistants[(path, True)].answer(case.question)
     assert leaked(answer.to_dict(), case.forbidden) == []
-    assert answer.moderation.flagged and answer.answered_by == "screened"
+    assert answer.moderation.flagged
+    # withheld: the whole answer (screened), or the injected sentence with a note
+    assert answer.answered_by == "screened" or WITHHELD_NOTE in answer.text
 
 
 @pytest.mark.parametrize("path", PATHS)

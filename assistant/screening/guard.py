@@ -42,7 +42,7 @@ _PHONE = re.compile(
 )
 # 5-digit public-service numbers (12345, 96110, 95598) count as phone numbers only after a phone word
 _SHORT = re.compile(r"(?:电话|热线|拨打|致电|联系|咨询|专线|举报)[^。，,；;\d]{0,6}((?:1|9)\d{2,4})(?!\d)")
-_ACCOUNT = re.compile(r"(?<![\d])\d(?:[ -]?\d){11,22}(?!\d)")
+_ACCOUNT = re.compile(r"(?<!\d)(?:\d{12,22}|\d{4}(?:[ -]\d{4}){2,4}(?:[ -]\d{1,4})?)(?!\d)")
 _URL = re.compile(
     r"(?:https?://|www\.)[^\s，。；、）)\]】\"'<>]+"
     r"|(?<![@\w.])(?:[a-z0-9-]+\.)+(?:gov\.cn|com\.cn|org\.cn|cn|com|net|org|info|top|xyz|vip|cc)(?:/[^\s，。；、）)\]】\"'<>]*)?",

@@ -6,8 +6,9 @@
   message → a category-appropriate reply (``answered_by = "screened"``) with a hand-off where a person
   is needed (诈骗 → 110 / 96110, 自伤 → 12356, 暴恐/违法犯罪 → 110), instead of an answer;
 - ``screen_output(answer, hits)``: the lexicon (direction ``output``) and the guard (``guard.py``) over
-  the answer; offending sentences are withheld (the whole answer when too little is left), offending
-  snippets blanked, an untrusted card dropped; anything withheld makes the answer ``screened``;
+  the answer; offending sentences are withheld, offending snippets blanked, an untrusted card
+  dropped, and ``moderation`` flagged; when too little is left the whole answer is replaced by a
+  refusal (``answered_by = "screened"``), otherwise the rest is sent with a note;
 - ``label(answer)``: the AI-content label (``label.text``; curated answers: ``label.curated_text``).
 
 Every hit is logged as one JSON line with direction, categories, lexicon entries and guard reasons —
@@ -191,9 +192,9 @@ class Moderator:
             answer.card = None
             answer.clarify = None
             answer.handoff = Handoff("screened", message, hotline, [f"{hotline}热线"])
-        else:
+            answer.answered_by = "screened"
+        else:  # the rest still answers: it keeps its answerer, the flag and the note say what went
             answer.text = text + "\n" + WITHHELD_NOTE
-        answer.answered_by = "screened"
         return answer
 
     def _clean_snippets(self, answer: Answer, hits: Sequence[Hit], contacts: guard.Contacts) -> int:

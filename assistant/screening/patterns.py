@@ -65,7 +65,7 @@ _TO_TARGET = r"(?:" + PAY_VERB[3:-1] + r"|转入|存入|缴入|支付到|付到|
 _PAY_TO_PERSONAL = re.compile(
     _TO_TARGET + r"[^。！？!?\n]{0,24}?" + _TARGET + r"|" + _TARGET + r"[^。！？!?\n]{0,12}?" + _TO_TARGET
 )
-_ACCOUNT_NUMBER = re.compile(r"(?<!\d)(?:\d[ -]?){11,22}\d(?!\d)")
+_ACCOUNT_NUMBER = re.compile(r"(?<!\d)(?:\d{12,22}|\d{4}(?:[ -]\d{4}){2,4}(?:[ -]\d{1,4})?)(?!\d)")
 _ACCOUNT_WORD = re.compile(r"账户|账号|卡号|银行卡|开户行|户名")
 _HOTLINE_400 = re.compile(r"(?<!\d)[48]00(?:[- ]?\d){7}(?!\d)")
 _MOBILE = re.compile(r"(?<!\d)1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
