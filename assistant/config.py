@@ -110,6 +110,8 @@ class APISettings(BaseModel):
     widget_keys: list[str] = Field(default_factory=list)
     kiosk_keys: list[str] = Field(default_factory=list)
     admin_keys: list[str] = Field(default_factory=list)
+    editor_keys: list[str] = Field(default_factory=list)  # console role: documents + curated answers
+    reviewer_keys: list[str] = Field(default_factory=list)  # console role: conversations, insights, read-only
     # origins whose pages may call the API (browsers send Origin); unset: this server's own
     # http://127.0.0.1:<port> and http://localhost:<port>. The Host header never counts.
     allowed_origins: list[str] = Field(default_factory=list)
@@ -133,6 +135,8 @@ class APISettings(BaseModel):
             ("widget_keys", self.widget_keys, MIN_WIDGET_KEY_CHARS),
             ("kiosk_keys", self.kiosk_keys, MIN_SECRET_KEY_CHARS),
             ("admin_keys", self.admin_keys, MIN_SECRET_KEY_CHARS),
+            ("editor_keys", self.editor_keys, MIN_SECRET_KEY_CHARS),
+            ("reviewer_keys", self.reviewer_keys, MIN_SECRET_KEY_CHARS),
         )
         for name, keys, minimum in groups:
             for key in keys:
@@ -219,6 +223,21 @@ class LabelSettings(BaseModel):
     provider: str = "政务助手"  # the service named in the implicit (metadata) label
 
 
+class CuratedSettings(BaseModel):
+    """Curated answers (``assistant/curated``): when a question counts as asking for one.
+
+    Calibrated on the dev sets (``python -m tools.calibrate_curated``; the trade-off table is in
+    docs/curated.md): at these values 81 % of paraphrases match and no unrelated dev question is caught
+    (12 of 1,828 negatives are, all on the same topic: near-duplicates of an entry's question).
+    """
+
+    enabled: bool = True
+    threshold: float = 0.92  # cosine of the question and a variant (query embeddings)
+    min_lexical: float = 0.2  # character-bigram Dice with that variant
+    margin: float = 0.0  # best entry ahead of the next entry with another answer by at least this
+    check_s: float = 1.0  # how often a worker reads the database's change counter (0: every question)
+
+
 class RetentionSettings(BaseModel):
     """How long exchanges, feedback, reviews, reports and the audit log are kept (``assistant/storage/retention.py``)."""
 
@@ -266,6 +285,7 @@ class Settings(BaseSettings):
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     screening: ScreeningSettings = Field(default_factory=ScreeningSettings)
     label: LabelSettings = Field(default_factory=LabelSettings)
+    curated: CuratedSettings = Field(default_factory=CuratedSettings)
     # SQLAlchemy URL of the state database (sessions, audit, reports, ...): empty → the SQLite file
     # ``api.session_db``; e.g. postgresql+psycopg://user:pass@host/db (docs/storage.md)
     database_url: str = ""

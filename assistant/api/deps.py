@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
@@ -10,7 +11,7 @@ from ..config import Settings
 from ..sessions import SessionStore
 from .errors import APIError
 from .metrics import Metrics
-from .security import Principal
+from .security import Principal, Role
 
 if TYPE_CHECKING:
     from ..pipeline import Assistant
@@ -60,6 +61,15 @@ async def get_admin(request: Request) -> Principal:
     return request.app.state.guard.require_admin(request)  # type: ignore[no-any-return]
 
 
+def require_role(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency admitting staff keys with one of ``roles`` (admin is always admitted): 401/403 otherwise."""
+
+    async def check(request: Request) -> Principal:
+        return request.app.state.guard.require_role(request, *roles)  # type: ignore[no-any-return]
+
+    return check
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AssistantDep = Annotated[Assistant, Depends(get_assistant)]
 StoreDep = Annotated[SessionStore, Depends(get_store)]
@@ -68,3 +78,8 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 AdminDep = Annotated[Principal, Depends(get_admin)]
+# console / ``/v1/admin`` roles (admin ⊇ editor, reviewer)
+AdminRoleDep = Annotated[Principal, Depends(require_role("admin"))]
+EditorDep = Annotated[Principal, Depends(require_role("editor"))]
+ReviewerDep = Annotated[Principal, Depends(require_role("reviewer"))]
+StaffDep = Annotated[Principal, Depends(require_role("editor", "reviewer"))]  # read-only knowledge

@@ -5,6 +5,10 @@
   ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``.
 - Widget keys are public (they sit in portal pages), so they only count from an allowed origin.
   Kiosk keys identify one device; admin keys are unlimited and may read ``/metrics``.
+- Staff keys carry a role for the operator console and ``/v1/admin``: ``admin`` (everything) ⊇
+  ``editor`` (documents, curated answers) and ``reviewer`` (conversations, insights, read-only
+  knowledge). ``require_role`` is the one check; a key without the role gets 403, no key 401.
+  Without any keys configured (loopback development) the anonymous caller may do everything.
 - A request whose ``Origin`` is not in ``allowed_origins`` gets 403. The ``Host`` header is never
   trusted to vouch for an origin: pages served by this server need their origin in the list too.
   CORS headers themselves come from Starlette's ``CORSMiddleware`` (``cors.py``); this is the check.
@@ -31,7 +35,9 @@ from ..config import APISettings
 from .errors import APIError
 
 WIDGET_KEY_FACTOR = 20
-PrincipalKind = Literal["anonymous", "widget", "kiosk", "admin"]
+PrincipalKind = Literal["anonymous", "widget", "kiosk", "admin", "editor", "reviewer"]
+Role = Literal["admin", "editor", "reviewer"]
+STAFF_ROLES: tuple[Role, ...] = ("admin", "editor", "reviewer")
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,23 @@ class Principal:
 
     kind: PrincipalKind
     key_id: str = ""
+
+    @property
+    def role(self) -> Role | None:
+        """The console role of a staff key (``admin`` also for anonymous access without keys)."""
+        if self.kind == "anonymous":
+            return "admin"
+        return self.kind if self.kind in STAFF_ROLES else None  # type: ignore[return-value]
+
+    @property
+    def actor(self) -> str:
+        """Who did it, for the audit log: ``<role>:<key id>`` (never the key), or ``anonymous``."""
+        return f"{self.kind}:{self.key_id}" if self.key_id else self.kind
+
+    def has_role(self, *roles: Role) -> bool:
+        """True when the principal is an admin or holds one of ``roles``."""
+        role = self.role
+        return role is not None and (role == "admin" or role in roles)
 
 
 def key_id(key: str) -> str:
@@ -51,7 +74,14 @@ class KeyRing:
 
     def __init__(self, api: APISettings) -> None:
         self._kinds: dict[str, PrincipalKind] = {}
-        for kind, keys in (("widget", api.widget_keys), ("kiosk", api.kiosk_keys), ("admin", api.admin_keys)):
+        groups = (
+            ("widget", api.widget_keys),
+            ("kiosk", api.kiosk_keys),
+            ("reviewer", api.reviewer_keys),
+            ("editor", api.editor_keys),
+            ("admin", api.admin_keys),  # last: a key listed twice keeps its widest role
+        )
+        for kind, keys in groups:
             for k in keys:
                 if k:
                     self._kinds[k] = kind  # type: ignore[assignment]
@@ -146,8 +176,8 @@ class Guard:
         return principal
 
     def limit(self, request: Request, principal: Principal) -> None:
-        if principal.kind == "admin":
-            return
+        if principal.kind in STAFF_ROLES:
+            return  # operators' consoles make many small requests; their keys are secrets
         wait = self.limiter.take("ip:" + client_ip(request))
         scope = "ip"
         if not wait and principal.key_id:
@@ -177,4 +207,17 @@ class Guard:
             raise APIError(
                 401, "unauthorized", "an admin key is required", headers={"WWW-Authenticate": "Bearer"}
             )
+        return principal
+
+    def require_role(self, request: Request, *roles: Role) -> Principal:
+        """The principal when it holds one of ``roles`` (admin holds all); 401 without a key, else 403."""
+        self.check_origin(request)
+        principal = self.keys.identify(presented_key(request))
+        if principal is None:
+            raise APIError(
+                401, "unauthorized", "a staff key is required", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if not principal.has_role(*roles):
+            wanted = " or ".join(("admin", *roles))
+            raise APIError(403, "forbidden", f"this action needs the {wanted} role")
         return principal
