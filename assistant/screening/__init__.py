@@ -1,6 +1,7 @@
 """Content safety: lexicon screening of questions and answers, injection/fraud patterns, the answer guard.
 
-- ``base.py``: the ``Screener`` protocol, its registry (``lexicon`` | ``fake`` | ``none``) and verdicts;
+- ``verdict.py``: what a screener returns (hits, categories);
+- ``base.py``: the ``Screener`` protocol and its registry (``lexicon`` | ``fake`` | ``none``);
 - ``views.py``: evasion-folded views of a text (full-width, 繁体, symbols, pinyin);
 - ``lexicon.py``: the Aho-Corasick screener over editable, hot-reloaded word lists;
 - ``patterns.py``: text addressed to an AI and fraud patterns (ingest quarantine, citizen input);

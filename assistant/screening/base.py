@@ -8,46 +8,13 @@ with hits (reply, withhold a sentence, log) is ``moderation.py``'s job.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import ConfigError
+from .verdict import CATEGORIES, Direction, ScreenHit, Screening
 
 if TYPE_CHECKING:
     from ..config import ScreeningSettings
-
-Direction = Literal["input", "output"]
-
-# The shipped categories, in the order replies are chosen when several are hit (most serious first).
-CATEGORIES = ("暴恐", "自伤", "违法犯罪", "政治敏感", "诈骗/广告", "色情", "辱骂")
-
-
-@dataclass(frozen=True)
-class ScreenHit:
-    """One lexicon match: ``start``/``end`` index the screened text; ``term`` is the lexicon entry, not the text."""
-
-    category: str
-    term: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Screening:
-    """A screener's verdict on one text."""
-
-    hits: tuple[ScreenHit, ...]
-
-    @property
-    def flagged(self) -> bool:
-        return bool(self.hits)
-
-    @property
-    def categories(self) -> list[str]:
-        """Hit categories, most serious first (shipped order, then others by name)."""
-        found = {h.category for h in self.hits}
-        known = [c for c in CATEGORIES if c in found]
-        return known + sorted(found - set(known))
 
 
 class Screener(Protocol):
@@ -109,6 +76,9 @@ SCREENERS: dict[str, Callable[[ScreeningSettings], Screener]] = {
     "fake": lambda s: FakeScreener(),
     "none": lambda s: NoScreener(),
 }
+
+
+__all__ = ["CATEGORIES", "Direction", "FakeScreener", "NoScreener", "ScreenHit", "Screener", "Screening"]
 
 
 def make_screener(settings: ScreeningSettings) -> Screener:

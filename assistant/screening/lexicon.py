@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .base import Direction, ScreenHit, Screening
+from .verdict import Direction, ScreenHit, Screening
 from .views import View, cjk_only, compact, is_cjk, pinyin, pinyin_of
 
 log = logging.getLogger(__name__)
