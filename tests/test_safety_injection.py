@@ -9,6 +9,7 @@ stops them.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,20 @@ def test_probe_document_is_quarantined_and_forced_in_repeats_no_number(
         folded = wire_text(answer.to_dict())
         assert "40088881234" not in folded and "6222021234567890123" not in folded
         assert "62220212" not in folded
+
+
+def test_ingest_report_and_review_list_name_the_quarantined_document(tmp_path: Path) -> None:
+    settings = api_settings(tmp_path)
+    probe = injected_document(DOC_CASES[0])
+    report = build_index_from_documents([*api_documents(), probe], settings.index_dir, settings)
+    assert [q.doc_id for q in report.quarantined] == [probe.id]
+    assert report.documents_total == len(api_documents())  # not indexed
+    assert f"quarantined {probe.id}" in report.summary() and "fraud:" in report.summary()
+    listed = (settings.screening.quarantine_dir / "quarantine.jsonl").read_text(encoding="utf-8")
+    record = json.loads(listed.splitlines()[0])
+    assert record["doc_id"] == probe.id and record["reasons"]
+    full = json.loads((settings.screening.quarantine_dir / record["file"]).read_text(encoding="utf-8"))
+    assert full["document"]["id"] == probe.id  # the reviewer sees the whole document
+    # the next ingest without the document drops nothing else and indexes the rest unchanged
+    again = build_index_from_documents(api_documents(), settings.index_dir, settings)
+    assert not again.quarantined and not again.written
