@@ -97,7 +97,8 @@ tune: install-dev                  ## re-train the bundled e5 adapter (~45 min o
 	$(BIN)/python -m assistant.tuning lodo --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --report docs/tuning/lodo.json
 	$(BIN)/python -m assistant.tuning train --dataset evals/datasets/beijing_qa_dev.jsonl --corpus evals/datasets/beijing_passages_dev.jsonl --lodo-report docs/tuning/lodo.json --out assistant/resources/adapters/gov-qa.npz
 
-intent: install                    ## re-train the bundled intent model (~2 min): weights + docs/intent/report.json
+intent: install                    ## re-train the bundled intent model (~3 min): official-wording rows, weights + docs/intent/report.json
+	$(BIN)/python -m assistant.intent augment
 	ASSISTANT_EMBEDDER__THREADS=$${ASSISTANT_EMBEDDER__THREADS:-1} $(BIN)/python -m assistant.intent train
 
 knowledge: install                 ## re-run the converter: ../shared/data/knowledge_raw → knowledge/

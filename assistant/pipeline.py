@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from .answering.base import Answerer, make_answerer
+from .answering.base import Answerer, ChunkSource, make_answerer
 from .answering.respond import respond
 from .config import Settings
 from .conversation import rewrite
@@ -27,7 +27,7 @@ from .retrieval import HybridRetriever, Retriever
 from .safety import mask_answer
 from .screening.moderation import Moderator
 from .text import load_tokenizer
-from .types import Answer, Chunk, Event, Filters, Hit, Turn
+from .types import Answer, Event, Filters, Hit, Turn
 from .validity import today_iso
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,8 @@ class Assistant:
         retriever: Retriever,
         answerer: Answerer,
         intent: IntentClassifier | None = None,
+        chunk_source: ChunkSource | None = None,
         curated: CuratedMatcher | None = None,
-        chunks_of: Callable[[str], Sequence[Chunk]] | None = None,
         embedder: Embedder | None = None,
         moderator: Moderator | None = None,
     ) -> None:
@@ -107,8 +107,10 @@ class Assistant:
         self.intent = intent  # None: the rule classifier alone (answer.intent = none, or a fallback)
         # content screening, the answer guard and labels (screening.*, label.*); cheap until warm_up
         self.moderator = moderator if moderator is not None else Moderator(settings)
+        # a document's chunks: hand-offs read a service item's fields, curated answers cite their sources
+        self.chunk_source = chunk_source
+        self._chunks_of = chunk_source or (lambda doc_id: [])
         self.curated = curated  # None: no curated answers
-        self._chunks_of = chunks_of or (lambda doc_id: [])  # a curated answer's sources, by document id
         self.embedder = embedder  # the query embedder (insights cluster questions with it)
         self._ready = False
 
@@ -120,8 +122,9 @@ class Assistant:
         name = settings.answer.intent
         intent = make_intent_classifier(name, embedder) if name != "none" else None
         curated = CuratedMatcher(embedder, MemoryCuratedSource(), settings.curated, settings.today)
-        answerer = make_answerer(settings, chunk_source=retriever.chunks_of)
-        return cls(settings, retriever, answerer, intent, curated, retriever.chunks_of, embedder)
+        chunks = retriever.chunks_of
+        answerer = make_answerer(settings, chunk_source=chunks)
+        return cls(settings, retriever, answerer, intent, chunks, curated, embedder)
 
     def use_curated_source(self, source: CuratedSource) -> None:
         """Read curated answers from ``source`` (the app's database) instead of the empty default."""
@@ -187,6 +190,7 @@ class Assistant:
             settings=self.settings,
             relevance_floor=self.retriever.relevance_floor,
             curated=curated,
+            chunk_source=self.chunk_source,
         )
         if query.intent is not None:
             ans.intent, ans.intent_confidence = query.intent.label, round(query.intent.confidence, 4)

@@ -68,8 +68,11 @@ def qr_url_ok(url: str) -> bool:
 
 
 def qr_links(answer: Answer, max_links: int = KIOSK_QR_LINKS) -> list[dict[str, str]]:
-    """URLs worth scanning on a kiosk: the service's online 办理 link first, then cited sources."""
+    """URLs worth scanning on a kiosk: a hand-off's self-service link or the service's online 办理 link
+    first, then cited sources."""
     found: list[tuple[str, str]] = []
+    if answer.handoff is not None and answer.handoff.service_url:  # an individual case's self-service route
+        found.append(("自助查询：" + answer.handoff.service, answer.handoff.service_url))
     if answer.card is not None and answer.card.online_url:
         found.append(("在线办理：" + answer.card.title, answer.card.online_url))
     found += [(c.title, c.url) for c in answer.citations if c.url]

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from .regions import Place, named_places
+from .regions import Place, asked_places
 from .text import normalize, normalize_query, tokenize
 from .validity import asks_for_history
 
@@ -93,7 +93,7 @@ class Query:
     raw_normalized: str  # normalize_query(raw): what the message classifier reads
     normalized: str  # normalize_query(text): what retrieval and confidence read
     words: frozenset[str]  # jieba words (≥ 2 characters, no stop words) of ``raw``
-    places: tuple[Place, ...]  # places ``text`` names, longest first
+    places: tuple[Place, ...]  # places ``text`` asks about, longest first (``regions.asked_places``)
     aspect: str  # what ``text`` asks about its subject ("" when it asks about nothing in particular)
     asks_history: bool
     intent: IntentPrediction | None = None  # label + calibrated probabilities of ``text``; None: no model
@@ -110,7 +110,7 @@ class Query:
             raw_normalized=raw_normalized,
             normalized=normalized,
             words=frozenset(t for t in tokenize(raw, ngrams=False) if len(t) >= 2),
-            places=tuple(named_places(text)),
+            places=tuple(asked_places(text)),
             aspect=aspect_of(text),
             asks_history=asks_for_history(normalized),
         )

@@ -22,6 +22,12 @@ from .types import Hit
 
 RESOURCE = Path(__file__).resolve().parent / "resources" / "regions.tsv"
 NATIONAL = {"全国", "中国", "中华人民共和国", "国家"}
+HK_MACAO_TAIWAN = frozenset({"香港", "澳门", "台湾"})
+# Travel documents for 香港 / 澳门 / 台湾 are issued on the mainland (出入境管理): a question about a
+# 港澳通行证 or a 签注 for a trip there is a mainland service, not a question about another region.
+MAINLAND_TRAVEL_DOCS = re.compile(
+    r"通行证|签注|往来港澳|往来台湾|港澳台?居民|台湾居民|台胞证|回乡证|自由行|个人游|团队游|探亲签|商务签"
+)
 _SUFFIX = re.compile(r"(省|市|自治区|特别行政区|壮族自治区|回族自治区|维吾尔自治区)$")
 
 
@@ -78,6 +84,15 @@ def named_places(text: str) -> list[Place]:
     return sorted(found, key=lambda p: -len(p.name))
 
 
+def asked_places(text: str) -> list[Place]:
+    """The places a question asks about: ``named_places`` without 香港 / 澳门 / 台湾 when the question is
+    about a mainland travel document for them (``MAINLAND_TRAVEL_DOCS``: 港澳通行证, 签注, 自由行 …)."""
+    found = named_places(text)
+    if MAINLAND_TRAVEL_DOCS.search(text):
+        found = [p for p in found if p.name not in HK_MACAO_TAIWAN and p.province not in HK_MACAO_TAIWAN]
+    return found
+
+
 def covers(region: Place | None, asked: Place) -> bool:
     """Whether a document for ``region`` (None: national or unknown) can answer about ``asked``."""
     if region is None:
@@ -91,18 +106,24 @@ def covers(region: Place | None, asked: Place) -> bool:
     return not region.district or not asked.district or region.district == asked.district
 
 
-def uncovered_place(asked: Sequence[Place], hits: Sequence[Hit], top: int = 5) -> Place | None:
-    """The first of the places a question names (``asked``, longest first: ``named_places``) when none
+def uncovered_place(
+    asked: Sequence[Place], hits: Sequence[Hit], top: int = 5, national_covers: bool = True
+) -> Place | None:
+    """The first of the places a question names (``asked``, longest first: ``asked_places``) when none
     of the ``top`` hits applies to any of them.
 
     Every named place must be uncovered: "从武汉转社保到广州" is answerable from Guangzhou's documents.
+    ``national_covers=False`` (the question asks about that place's *local* rules, e.g. "西安落户现在是什么
+    政策"): national or unknown-region documents do not count as covering it, and no hit left means
+    uncovered.
     """
-    if not hits or not asked:
+    if not asked or (not hits and national_covers):
         return None
     for place in asked:
         for h in hits[:top]:
-            if place.name in h.chunk.title or covers(
-                place_of(str(h.chunk.metadata.get("region", ""))), place
-            ):
+            region = place_of(str(h.chunk.metadata.get("region", "")))
+            if not national_covers and region is None:
+                continue
+            if place.name in h.chunk.title or covers(region, place):
                 return None
     return asked[0]

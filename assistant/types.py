@@ -180,6 +180,12 @@ class Handoff:
     channels: list[str] = field(default_factory=list)
     department: str = ""
     department_phone: str = ""
+    # the self-service route the knowledge base knows for an individual case (a 进度查询 / 在线办理
+    # item, or a source sentence saying where to check): its title, link and document id; for a
+    # complaint, ``department`` is the one a source names for that kind of complaint
+    service: str = ""
+    service_url: str = ""
+    service_doc_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -431,6 +431,8 @@ def _group_summary(records: Sequence[dict[str, Any]], mode: str) -> dict[str, An
         keep = ("char_f1", "answered_rate", "key_facts@200")
         out.update({k: v for k, v in _answer_summary(records).items() if k in keep})
         out.update(_handoff_summary(records))
+        labelled = [r for r in records if r.get("intent") and r.get("got_intent")]
+        out["intent_accuracy"] = _r(m.rate(r["got_intent"] == r["intent"] for r in labelled))
     out["p50_ms"] = m._round(m.percentile([r["latency_ms"] for r in records], 50))
     return out
 

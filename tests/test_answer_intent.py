@@ -104,9 +104,9 @@ def _query(label: str, p: float, question: float) -> Query:
         ("human", 0.9, 0.05, "human_requested"),
         ("chitchat", 0.9, 0.05, "scope"),
         ("greeting", 0.9, 0.05, "greeting"),
-        ("other_region", 0.95, 0.01, None),  # the place check decides
-        ("case", 0.6, 0.1, None),  # below the threshold
-        ("case", 0.72, 0.25, None),  # may well be a question: answered
+        ("other_region", 0.95, 0.01, "other_region"),  # only makes the place check stricter
+        ("case", 0.55, 0.1, None),  # below the threshold (0.6)
+        ("case", 0.62, 0.35, None),  # may well be a question (guard 0.3): answered
         ("question", 0.9, 0.9, None),
     ],
 )
@@ -119,3 +119,60 @@ def test_model_decision_only_when_confident(
 
 def test_no_prediction_no_decision() -> None:
     assert model_decision(Query.parse(CASE), Settings(embedder={"name": "hash"})) is None
+
+
+def test_a_case_about_a_known_service_gets_its_self_service_route_end_to_end(fake: Assistant) -> None:
+    ans = fake.answer("帮我看看我的居住证办到哪一步了 交了半个月了")
+    assert ans.answered_by == "handoff" and ans.intent == "case"
+    h = ans.handoff
+    assert h is not None and h.reason == "individual_case"
+    assert (h.service, h.service_url, h.service_doc_id) == (
+        "居住证申领",
+        "https://www.gdzwfw.gov.cn/",
+        "guide-residence-permit",
+    )
+    assert h.department_phone == "020-12345" and "12345政务服务便民热线" in ans.text
+    assert [c.doc_id for c in ans.citations] == ["guide-residence-permit"]
+    assert "https://www.gdzwfw.gov.cn/[1]" in ans.text and not ans.answered
+    body = ans.to_dict()
+    assert body["handoff"]["service_url"] == "https://www.gdzwfw.gov.cn/"  # the widget/kiosk payload
+
+
+def test_off_topic_gets_a_short_friendly_scope_statement(fake: Assistant) -> None:
+    ans = fake.answer("白切鸡怎么做才嫩")
+    assert ans.answered_by == "scope" and len(ans.text) <= 120
+    assert ans.text.startswith("抱歉") and "居住证怎么办理" in ans.text
+
+
+def test_a_confident_question_overrules_the_rule_classifier_but_not_a_request_for_a_person(
+    mini_settings: Settings,
+) -> None:
+    from assistant.answering.extractive import ExtractiveAnswerer
+    from assistant.answering.respond import confident_question, respond
+    from assistant.types import Chunk, Hit
+
+    post = "年假公司一直不让休，多次反映至今没有解决，是不是要补钱给我？"  # the rules call it a case
+    hits = [
+        Hit(
+            chunk=Chunk(
+                id="a#0",
+                doc_id="a",
+                text="职工带薪年休假，单位应当支付年休假工资报酬。",
+                title="职工带薪年休假条例",
+                metadata={"type": "law"},
+            ),
+            score=1.0,
+        )
+    ]
+    settings = mini_settings
+    answerer = ExtractiveAnswerer(settings)
+    rules_only = respond(Query.parse(post), hits, answerer=answerer, settings=settings)
+    assert rules_only.handoff is not None  # the rule classifier alone hands it off
+    sure = _query("question", 0.9, 0.9)
+    question = Query.parse(post).with_intent(sure.intent)
+    assert confident_question(question, settings)
+    assert respond(question, hits, answerer=answerer, settings=settings).handoff is None
+    unsure = Query.parse(post).with_intent(_query("question", 0.5, 0.5).intent)
+    assert respond(unsure, hits, answerer=answerer, settings=settings).handoff is not None
+    human = Query.parse("转人工").with_intent(sure.intent)
+    assert respond(human, hits, answerer=answerer, settings=settings).handoff.reason == "human_requested"

@@ -6,10 +6,14 @@ import pytest
 
 from assistant.answering.classify import FEATURES, classify_message, message_score
 from assistant.answering.extractive import ExtractiveAnswerer
-from assistant.answering.handoff import build_handoff
+from assistant.answering.handoff import build_handoff, find_route
 from assistant.answering.respond import confidence, on_topic, respond, should_refuse
 from assistant.config import Settings
+from assistant.intent import INTENTS, IntentPrediction
+from assistant.intent.features import features
+from assistant.presentation import qr_links
 from assistant.query import Query
+from assistant.regions import uncovered_place
 from assistant.types import Chunk, Hit
 
 
@@ -209,3 +213,114 @@ def test_assistant_applies_the_relevance_floor_end_to_end(mini_settings: Setting
     )
     refused = Assistant.from_settings(strict).answer("居住证怎么办理")
     assert refused.answered_by == "handoff" and refused.handoff and refused.handoff.reason == "low_confidence"
+
+
+# --- helpful hand-offs: the self-service route, the complaint department, cited -------------------
+
+
+def sure(query: Query, label: str) -> Query:
+    """``query`` with a confident intent prediction (as the model gives in the pipeline)."""
+    return query.with_intent(IntentPrediction(label, {i: 0.01 for i in INTENTS} | {label: 0.94}))
+
+
+PROGRESS_GUIDE = {
+    "type": "guide",
+    "department": "广东省公安厅",
+    "fields": {
+        "online_url": "https://crj.example.gov.cn/jdcx",
+        "consult_phone": "020-83119119",
+    },
+}
+
+
+def test_an_individual_case_gets_the_progress_item_its_link_phone_and_12345(settings: Settings) -> None:
+    hits = [
+        hit("g-apply", "办理地点：出入境大厅", title="办理往来港澳通行证个人游签注", **PROGRESS_GUIDE),
+        hit(
+            "g-progress",
+            "在线办理：https://crj.example.gov.cn/jdcx",
+            title="办理往来港澳通行证个人游签注进度查询",
+            **PROGRESS_GUIDE,
+        ),
+        hit("g-other", "办理地点：车管所", title="机动车驾驶证换领", **PROGRESS_GUIDE),
+    ]
+    query = sure(Query.parse("帮我查下我的港澳通行证签注到哪一步了 交了两个礼拜了"), "case")
+    route = find_route("individual_case", query, hits)
+    assert route is not None and route.kind == "service" and route.hit.doc_id == "g-progress"
+    ans = respond(query, hits, answerer=ExtractiveAnswerer(settings), settings=settings)
+    assert ans.answered_by == "handoff" and ans.handoff and ans.handoff.reason == "individual_case"
+    h = ans.handoff
+    assert (
+        h.service == "办理往来港澳通行证个人游签注进度查询"
+        and h.service_url == "https://crj.example.gov.cn/jdcx"
+    )
+    assert h.service_doc_id == "g-progress" and h.department_phone == "020-83119119"
+    assert "https://crj.example.gov.cn/jdcx[1]" in ans.text and "12345" in ans.text
+    assert [c.doc_id for c in ans.citations] == ["g-progress"]
+    assert "https://crj.example.gov.cn/jdcx" in ans.citations[0].snippet  # the stated link is the source's
+    assert not ans.answered  # still a hand-off for the evals
+    assert {"label": "自助查询：" + h.service, "url": h.service_url}.items() <= qr_links(ans)[0].items()
+
+
+def test_a_case_without_an_on_topic_item_gets_no_route(settings: Settings) -> None:
+    hits = [hit("g-other", "办理地点：车管所", title="机动车驾驶证换领", **PROGRESS_GUIDE)]
+    query = sure(Query.parse("帮我查下我的社保卡到哪了"), "case")
+    assert find_route("individual_case", query, hits) is None
+    ans = respond(query, hits, answerer=ExtractiveAnswerer(settings), settings=settings)
+    assert ans.handoff is not None and ans.handoff.service == "" and not ans.citations
+    assert "12345" in ans.text
+
+
+def test_a_case_can_be_routed_by_a_source_sentence_on_where_to_check(settings: Settings) -> None:
+    text = "社保卡经办机构将在5个工作日内完成审核。申领人可通过“穗好办”APP实时查询社会保障卡制卡进度。"
+    hits = [hit("p", text, title="怎么申领广州市社会保障卡？", type="policy")]
+    route = find_route("individual_case", Query.parse("帮我看看我的社保卡到哪一步了"), hits)
+    assert route is not None and route.kind == "sentence"
+    assert route.quote == "申领人可通过“穗好办”APP实时查询社会保障卡制卡进度。"
+    h = build_handoff("individual_case", hits, settings, route=route)
+    assert route.quote in h.message and "[1]" in h.message and h.service_doc_id == "p"
+
+
+def test_a_complaint_names_the_department_a_source_gives_for_that_kind_of_complaint(
+    settings: Settings,
+) -> None:
+    law = "第二十三条 对违反本规定的养犬行为，任何单位和个人都有权批评、劝阻，或者向有关行政部门举报。"
+    wage = "任何单位和个人对拖欠农民工工资的行为，有权向人力资源社会保障行政部门或者其他有关部门举报。"
+    hits = [
+        hit("dogs", law, title="北京市养犬管理规定", type="law"),
+        hit("wages", wage, title="保障农民工工资支付条例", type="law"),
+    ]
+    query = Query.parse("老板拖欠我们工资三个月了 我要投诉")
+    ans = respond(query, hits, answerer=ExtractiveAnswerer(settings), settings=settings)
+    assert ans.handoff is not None and ans.handoff.reason == "complaint"
+    assert ans.handoff.department == "人力资源社会保障行政部门或者其他有关部门"
+    assert wage in ans.text and "12345" in ans.text and [c.doc_id for c in ans.citations] == ["wages"]
+    # nothing in the hits about this kind of complaint: channel only, no department invented
+    noise = respond(
+        sure(Query.parse("楼下烧烤店天天吵到半夜 投诉"), "complaint"),
+        hits[1:],
+        answerer=ExtractiveAnswerer(settings),
+        settings=settings,
+    )
+    assert noise.handoff is not None and noise.handoff.department == "" and not noise.citations
+    assert "12345" in noise.text
+
+
+def test_hong_kong_travel_documents_are_a_mainland_service() -> None:
+    assert Query.parse("想去香港自由行 签注要带啥").places == ()
+    assert Query.parse("港澳通行证签注在哪办 去澳门").places == ()
+    assert [p.name for p in Query.parse("香港的公屋怎么申请").places] == ["香港"]
+    assert features("港澳通行证签注怎么续签")[1].count("place_outside_gd") == 0
+
+
+def test_model_other_region_does_not_let_national_documents_answer_local_rules(settings: Settings) -> None:
+    national = [
+        hit("law", "户口登记条例全文。", title="中华人民共和国户口登记条例", type="law", region="全国")
+    ]
+    xian = Query.parse("西安落户现在是什么政策")
+    assert uncovered_place(xian.places, national) is None  # the place check alone: answered
+    assert uncovered_place(xian.places, national, national_covers=False) is not None
+    ans = respond(
+        sure(xian, "other_region"), national, answerer=ExtractiveAnswerer(settings), settings=settings
+    )
+    assert ans.handoff is not None and ans.handoff.reason == "other_region" and "西安" in ans.text

@@ -91,3 +91,30 @@ def test_qa_splits_ask_about_different_documents():
     assert not docs("train") & docs("dev")
     assert len(_rows("colloquial_qa_train.jsonl")) + len(_rows("colloquial_qa_dev.jsonl")) >= 150
     assert len(_rows("colloquial_followup_train.jsonl")) + len(_rows("colloquial_followup_dev.jsonl")) >= 40
+
+
+def test_official_intent_rows_are_reproducible_and_keep_evaluation_rows_out():
+    """intent_official_train.jsonl is what ``python -m assistant.intent augment`` writes; it holds no
+    Beijing question of an evaluation department and no message of a dev / held-out set."""
+    from assistant.intent.__main__ import HELD_OUT, _texts
+    from assistant.intent.official import TRAIN_DEPARTMENTS, build
+
+    rows = _rows("intent_official_train.jsonl")
+    exclude = {t for name in HELD_OUT for t in _texts(DATASETS / name, "question")}
+    assert rows == build(DATASETS / "beijing_qa_dev.jsonl", KNOWLEDGE, exclude)
+    assert {r["intent"] for r in rows} == {"question", "case"}
+    assert all(r["should_handoff"] is (r["intent"] != "question") for r in rows)
+    assert not {r["question"] for r in rows} & exclude
+    department = {r["id"]: r["department"] for r in _rows("beijing_qa_dev.jsonl")}
+    beijing = [r for r in rows if r["source"] == "beijing_train_department"]
+    assert len(beijing) >= 300
+    assert {department[r["id"].removeprefix("io-bj-")] for r in beijing} <= set(TRAIN_DEPARTMENTS)
+    evaluated = {
+        q
+        for q, d in ((r["question"], r["department"]) for r in _rows("beijing_qa_dev.jsonl"))
+        if d not in TRAIN_DEPARTMENTS
+    }
+    assert not {r["question"] for r in rows} & evaluated
+    # how-to lookups are questions; first-person progress messages about other items are cases
+    assert sum(r["source"] == "kb_guide_lookup" for r in rows) >= 100
+    assert sum(r["intent"] == "case" for r in rows) >= 100

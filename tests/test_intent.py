@@ -100,6 +100,29 @@ def test_features_name_what_fired():
     assert vec[FEATURE_NAMES.index("progress")] == 1.0
     assert "place_outside_gd" in features("杭州积分落户要多少分")[1]
     assert "place_outside_gd" not in features("去香港个人游签注要带啥")[1]
+    assert "place_outside_gd" in features("香港的公屋怎么申请")[1]  # no travel document: another region
+
+
+@pytest.mark.parametrize(
+    ("text", "has", "lacks"),
+    [
+        (
+            "参保人员如何查询个人账户资金情况？",
+            {"howto_lookup", "generic_subject", "question_mark"},
+            {"my_case"},
+        ),
+        ("如何查询我的公积金缴存情况", {"howto_lookup", "my_record"}, {"my_case", "lookup_request"}),
+        (
+            "帮我查下我的社保卡到哪了",
+            {"lookup_request", "my_record", "progress", "my_case"},
+            {"howto_lookup"},
+        ),
+        ("我的居住证交了20天了还没下来", {"my_record", "elapsed", "my_case"}, {"howto_lookup"}),
+    ],
+)
+def test_features_separate_how_one_looks_up_from_my_case(text, has, lacks):
+    fired = set(features(text)[1])
+    assert has <= fired and not lacks & fired, fired
 
 
 def test_tiny_model_learns_its_training_set_and_round_trips(tiny_model):
@@ -182,6 +205,11 @@ def test_confusion_scores_and_calibration_error():
         ("想去香港自由行 签注要带啥", "question"),
         ("西安落户现在是什么政策", "other_region"),
         ("白切鸡怎么做才嫩", "chitchat"),
+        # official FAQ wording of departments the model never trained on: rule questions, not cases
+        ("参保人员如何查询个人账户资金情况？", "question"),
+        ("如何查询我的公积金缴存情况？", "question"),
+        ("帮我查下我的社保卡到哪了", "case"),
+        ("港澳通行证签注怎么续签", "question"),
     ],
 )
 def test_bundled_model_with_the_real_embedder(real_classifier, text, label):

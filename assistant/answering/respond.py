@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.answering.base import Answerer
+from assistant.answering.base import Answerer, ChunkSource
 from assistant.answering.clarify import clarify
 from assistant.answering.classify import classify_message
 from assistant.answering.grounding import bigrams
-from assistant.answering.handoff import build_handoff
+from assistant.answering.handoff import build_handoff, find_route, route_citation
 from assistant.config import Settings
 from assistant.presentation import clarify_text
 from assistant.query import Query
@@ -73,8 +73,8 @@ def on_topic(query: Query, hits: Sequence[Hit]) -> list[Hit]:
 # The intent model's hand-off labels → the hand-off builder's reasons.
 MODEL_HANDOFF = {"case": "individual_case", "complaint": "complaint", "human": "human_requested"}
 SCOPE_TEXT = (
-    "我是政务服务智能助手，可以解答办事指南、政策法规方面的问题（如办理材料、地点、时限、社保、户籍等）。"
-    "您的问题不在我的服务范围内，换个政务问题试试吧；其他诉求可拨打{hotline}政务服务便民热线。"
+    "抱歉，这个问题不在我的服务范围内。我是政务服务智能助手，可以帮您解答办事指南和政策法规方面的问题，"
+    "比如“居住证怎么办理”“社保卡丢了怎么补”。其他诉求可拨打{hotline}政务服务便民热线。"
 )
 GREETING_TEXT = "您好！我是政务服务智能助手，请直接告诉我您想办理或咨询的事项，例如“居住证怎么办理”。"
 THANKS_TEXT = "不客气，很高兴能帮到您！还有其他问题可以随时问我。"
@@ -85,7 +85,8 @@ def model_decision(query: Query, settings: Settings) -> str | None:
 
     Only when the model is confident: its label has probability ≥ ``answer.intent_threshold`` and
     ``question`` less than ``answer.intent_question_guard`` (a message that may well be a question is
-    answered). ``other_region`` adds nothing: the place check (``regions.uncovered_place``) decides.
+    answered). ``"other_region"`` never hands off by itself: it makes the place check
+    (``regions.uncovered_place``) stricter — national documents do not answer another city's local rules.
     """
     p = query.intent
     a = settings.answer
@@ -99,7 +100,17 @@ def model_decision(query: Query, settings: Settings) -> str | None:
         return "scope"
     if p.label == "greeting":
         return "greeting"
+    if p.label == "other_region":
+        return "other_region"
     return None
+
+
+def confident_question(query: Query, settings: Settings) -> bool:
+    """Whether the intent model calls the message a question with probability ≥ ``answer.intent_threshold``:
+    then the rule classifier's hand-off (its regexes are features of the model, not the decision) is
+    overruled, except an explicit request for a person."""
+    p = query.intent
+    return p is not None and p.label == "question" and p.confidence >= settings.answer.intent_threshold
 
 
 def respond(
@@ -110,13 +121,17 @@ def respond(
     settings: Settings,
     relevance_floor: float | None = None,
     curated: Answer | None = None,
+    chunk_source: ChunkSource | None = None,
 ) -> Answer:
     """The reply to ``query`` given the hits retrieved for ``query.text`` (the self-contained question).
 
     0. hits whose documents are not in force are dropped (``validity``: the last guard) unless the
        question asks for history; 1. a request for a human, an individual case or a complaint →
-       hand-off (with the department's phone when the hits know it), by the rule classifier
-       (``classify``) or, when confident, the intent model (``query.intent``, ``model_decision``); an
+       hand-off (with the self-service route — a 进度查询 / 在线办理 item — for a case, the department a
+       source names for a complaint, the department's phone when the hits know it), by the rule classifier
+       (``classify``; overruled when the model is confident the message is a question,
+       ``confident_question``) or, when confident, the intent model (``query.intent``,
+       ``model_decision``); an
        off-topic message or a greeting (the model, confident) → a short scope statement or greeting,
        no quote; 1b. a curated answer the message matched (``curated``, built by ``assistant.curated``
        from an operator's entry) → that answer; 2. no hits left, a best dense score
@@ -135,22 +150,32 @@ def respond(
             Answer(text=handoff.message, answered_by="handoff", handoff=handoff), query, conf, valid
         )
 
+    def person(reason: str) -> Answer:
+        """A hand-off to a person, with the self-service route or department the hits know (cited)."""
+        route = find_route(reason, query, valid, chunk_source)
+        ans = handed_off(build_handoff(reason, on_topic(query, valid), settings, route=route))
+        if route is not None:
+            ans.citations = [route_citation(route)]
+        return ans
+
     decision = classify_message(query)
-    if decision is not None:
-        return handed_off(build_handoff(decision.reason, on_topic(query, valid), settings))
+    if decision is not None and (
+        decision.reason == "human_requested" or not confident_question(query, settings)
+    ):
+        return person(decision.reason)
     model = model_decision(query, settings)
     if model in ("scope", "greeting"):
         return _shaped(
             Answer(text=_reply_text(model, query, settings), answered_by=model), query, conf, valid
         )
-    if model is not None:
-        return handed_off(build_handoff(model, on_topic(query, valid), settings))
+    if model is not None and model in MODEL_HANDOFF.values():
+        return person(model)
     if curated is not None:
         curated.question, curated.rewritten_question, curated.hits = query.raw, query.text, valid
         return curated
     if should_refuse(valid, settings, conf, relevance_floor):
         return handed_off(build_handoff("low_confidence" if valid else "no_knowledge", valid, settings))
-    place = uncovered_place(query.places, valid)
+    place = uncovered_place(query.places, valid, national_covers=model != "other_region")
     if place is not None:
         return handed_off(build_handoff("other_region", valid, settings, place=place.name))
     c = clarify(query, valid)

@@ -72,6 +72,11 @@ class HandoffOut(BaseModel):
     channels: list[str] = []
     department: str = ""
     department_phone: str = ""
+    service: str = Field(default="", description="individual case: the self-service item or source to check")
+    service_url: str = Field(
+        default="", description="its link (在线办理 / 进度查询), also offered as a QR code"
+    )
+    service_doc_id: str = ""
 
 
 class ClarifyOptionOut(BaseModel):

@@ -1,6 +1,8 @@
-"""``python -m assistant.intent train|eval|predict``: train the intent model, re-check it, try a message.
+"""``python -m assistant.intent augment|train|eval|predict``: build the official-wording rows, train the
+intent model, re-check it, try a message.
 
-    python -m assistant.intent train [--train T.jsonl] [--dev D.jsonl] [--out W.npz] [--report R.json]
+    python -m assistant.intent augment  (writes evals/datasets/intent_official_train.jsonl, see official.py)
+    python -m assistant.intent train [--train T.jsonl ...] [--dev D.jsonl] [--out W.npz] [--report R.json]
     python -m assistant.intent eval  [--dev D.jsonl] [--weights W.npz]
     python -m assistant.intent predict "帮我查下我的社保卡到哪了"
 
@@ -25,6 +27,16 @@ from .linear import BUNDLED
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT / "evals" / "datasets"
+OFFICIAL = DATASETS / "intent_official_train.jsonl"
+TRAIN_SETS = (DATASETS / "colloquial_intent_train.jsonl", OFFICIAL)
+# messages that evaluate something: never training rows
+HELD_OUT = (
+    "colloquial_intent_dev.jsonl",
+    "colloquial_qa_dev.jsonl",
+    "colloquial_followup_dev.jsonl",
+    "citizen_messages_dev.jsonl",
+    "out_of_scope.jsonl",
+)
 EXTRA = {
     # held out from training: every citizen post should go to a person (case / complaint), every
     # colloquial knowledge-base question should be answered (question)
@@ -43,15 +55,20 @@ def _texts(path: Path, field: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m assistant.intent", description=__doc__.split("\n\n")[0])
-    ap.add_argument("command", choices=["train", "eval", "predict"])
+    ap.add_argument("command", choices=["augment", "train", "eval", "predict"])
     ap.add_argument("text", nargs="?", help="predict: the message")
-    ap.add_argument("--train", type=Path, default=DATASETS / "colloquial_intent_train.jsonl")
+    ap.add_argument(
+        "--train", type=Path, action="append", help="training set(s); default: the colloquial + official sets"
+    )
     ap.add_argument("--dev", type=Path, default=DATASETS / "colloquial_intent_dev.jsonl")
     ap.add_argument("--out", type=Path, default=BUNDLED, help="train: the weights file to write")
     ap.add_argument("--weights", type=Path, default=BUNDLED, help="eval/predict: the weights file to read")
     ap.add_argument("--report", type=Path, default=ROOT / "docs" / "intent" / "report.json")
     ap.add_argument("--no-extra", action="store_true", help="skip the citizen posts and colloquial questions")
     args = ap.parse_args(argv)
+    args.train = args.train or list(TRAIN_SETS)
+    if args.command == "augment":
+        return _augment()
     settings = Settings()
     try:
         embedder = make_embedder(settings.embedder)
@@ -68,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         embedder.warm_up()
         cache = Path(settings.cache_dir) / "intent"
-        seen = set(_texts(args.train, "question"))  # half the citizen posts are training rows
+        seen = {t for path in args.train for t in _texts(path, "question")}  # half the citizen posts train
         extra = (
             {}
             if args.no_extra
@@ -84,19 +101,33 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _augment() -> int:
+    """Write the official-wording rows (``official.build``) without any held-out message."""
+    from .official import build
+
+    exclude = {t for name in HELD_OUT for t in _texts(DATASETS / name, "question")}
+    rows = build(DATASETS / "beijing_qa_dev.jsonl", ROOT / "knowledge", exclude)
+    OFFICIAL.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["source"]] = counts.get(r["source"], 0) + 1
+    print(f"{len(rows)} rows → {OFFICIAL} {json.dumps(counts, ensure_ascii=False)}")
+    return 0
+
+
 def _train(args: argparse.Namespace, embedder: Embedder, cache: Path, extra: dict[str, list[str]]) -> int:
     """Fit, write the weights and the report, print the dev confusion matrix."""
     from .train import load_examples, markdown, train
 
     result = train(
-        load_examples(args.train),
+        [row for path in args.train for row in load_examples(path)],
         load_examples(args.dev),
         embedder,
         lambda m: print(m, file=sys.stderr, flush=True),
         cache_dir=cache,
         extra=extra,
         provenance={
-            "train": f"{args.train.name} ({_sha(args.train)})",
+            "train": ", ".join(f"{p.name} ({_sha(p)})" for p in args.train),
             "dev": f"{args.dev.name} ({_sha(args.dev)})",
         },
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.regions import named_places
+from assistant.regions import MAINLAND_TRAVEL_DOCS, asked_places
 from assistant.text import normalize_query
 
 
@@ -68,11 +68,24 @@ CUES: tuple[Cue, ...] = (
         r"[一二两三四五六七八九十几\d]+(?:天|周|个?星期|个?礼拜|个?月)(?:了|还|都)",
         "time already waited",
     ),
+    # -- "how does one look up X" (a rule question) rather than "look up MY X" (a case)
+    _c(
+        "howto_lookup",
+        r"(?:如何|怎么|怎样|咋|怎|哪里|在哪|哪儿|什么(?:方式|途径|渠道|地方))(?:样|么)?(?:才能|可以|能|去|来)?"
+        r"(?:网上|在线|线上|自助|自己)?(?:查询|查到|查看|查|打印|下载|核对|获取)|(?:查询|查看)(?:方式|渠道|途径|入口|方法)",
+        "asks how one looks something up: the route is the answer",
+    ),
+    _c(
+        "generic_subject",
+        r"参保人|职工|个人|市民|居民|公民|群众|(?<!我)单位|企业|申请人|缴存人|借款人|老年人|残疾人|外地人|本市|"
+        r"非本市|外省市?|持证人|考生|学生|运动员|游客|公众|患者|参保|缴存",
+        "a generic subject (参保人员, 职工, 企业): the wording of official FAQ",
+    ),
     # -- complaints and reports (handoff's complaint / reported / persisting cues, colloquial forms added)
     _c(
         "complaint",
         r"投诉|举报|检举|扰民|不作为|乱作为|乱收费|乱收|乱罚|违规|违法|非法|拖欠|欠薪|克扣|霸王|强制|敷衍|推诿|刁难|"
-        r"索要|偷工减料|质量问题|安全隐患|污染|噪音|噪声|臭|脏|吵|跑路|骗|假货|不退|不给|不管|没人管|没人修|"
+        r"索要|偷工减料|质量问题|安全隐患|污染|噪音|噪声|臭|脏乱|很脏|太脏|脏死|又脏|吵|跑路|骗|假货|不退|不给|不管|没人管|没人修|"
         r"太危险|危险|虐待|打孩子|卷款|态度(?:很)?差|不理人|占道|乱扔|乱丢|乱停|偷排|超标",
         "a complaint or report about wrongdoing or a nuisance",
     ),
@@ -105,38 +118,40 @@ CUES: tuple[Cue, ...] = (
     ),
     _c(
         "hk_macao_taiwan_docs",
-        r"通行证|签注|往来港澳|往来台湾|港澳台?居民|台湾居民|自由行|个人游|探亲签",
+        MAINLAND_TRAVEL_DOCS.pattern,
         "Hong Kong / Macao / Taiwan travel documents: mainland services, a question",
     ),
     # -- the shape of a knowledge-base question
     _c(
         "how_question",
         r"怎么|咋|如何|怎样|点样|什么|啥|哪些|哪里|在哪|哪个|多少|多久|几天|几年|几个月|要不要|能不能|可不可以|"
-        r"可以.{0,8}吗|能.{0,6}[吗不]|是不是|有没有|吗$|吗[？?]?$|么$",
+        r"可以.{0,8}吗|能.{0,6}[吗不]|是不是|有没有|吗$|吗[？?]?$|么$|能否|可否|是否|还是|分别|指的?是|何时|哪类",
         "asks how / what / where / how long / whether",
     ),
+    _c("question_mark", r"[?？]\s*$", "ends with a question mark, as FAQ questions do"),
     _c(
         "service_word",
         r"办理|申请|申领|材料|条件|补贴|津贴|政策|规定|标准|手续|流程|认定|登记|报销|证$|卡$",
         "names a service, a benefit or a rule",
     ),
-    _c("first_person", r"我|俺|本人|咱", "first person (weak: citizens ask 'how do I…' too)"),
+    # 本人 left out: official wording uses it generically ("须本人到场", "本人个人账户")
+    _c("first_person", r"我|俺|咱", "first person (weak: citizens ask 'how do I…' too)"),
     _c("family", r"我?(?:爸|妈|爷爷|奶奶|老伴|老人家|孩子|小孩|娃|宝宝|女儿|儿子)|\d+岁", "about family"),
 )
 
+_MY_CASE = "my_case"
 _OUTSIDE = "place_outside_gd"
 _GD_NOT_GZ = "place_gd_not_gz"
 _INSIDE = {"广东"}
-_SPECIAL = {"香港", "澳门", "台湾"}  # named with 通行证/签注 they are mainland services
-FEATURE_NAMES: tuple[str, ...] = (*(c.name for c in CUES), _OUTSIDE, _GD_NOT_GZ, "log_len")
+# derived: the writer's own record (我的… / 帮我…) together with progress, a number or time waited
+_MINE, _SPECIFIC = {"my_record", "lookup_request"}, {"progress", "case_id", "elapsed"}
+FEATURE_NAMES: tuple[str, ...] = (*(c.name for c in CUES), _MY_CASE, _OUTSIDE, _GD_NOT_GZ, "log_len")
 
 
 def _places(text: str) -> tuple[bool, bool]:
     """(names a province/city outside 广东, names a 广东 city other than 广州)."""
     outside = gd_other = False
-    for place in named_places(text):
-        if place.province in _SPECIAL or place.name in _SPECIAL:
-            continue
+    for place in asked_places(text):  # 香港 with 通行证/签注 is a mainland service
         if place.province not in _INSIDE:
             outside = True
         elif place.city and place.city != "广州":
@@ -153,14 +168,17 @@ def features(text: str) -> tuple[np.ndarray, tuple[str, ...]]:
         if cue.pattern.search(q):
             vec[i] = 1.0
             fired.append(cue.name)
-    outside, gd_other = _places(q)
     n = len(CUES)
-    if outside:
+    if _MINE & set(fired) and _SPECIFIC & set(fired):
         vec[n] = 1.0
+        fired.append(_MY_CASE)
+    outside, gd_other = _places(q)
+    if outside:
+        vec[n + 1] = 1.0
         fired.append(_OUTSIDE)
     if gd_other:
-        vec[n + 1] = 1.0
+        vec[n + 2] = 1.0
         fired.append(_GD_NOT_GZ)
     # length in characters on a log scale, 0 at 1 char and 1 at ~150: posts narrate, questions don't
-    vec[n + 2] = min(1.0, math.log1p(len(q)) / math.log1p(150))
+    vec[n + 3] = min(1.0, math.log1p(len(q)) / math.log1p(150))
     return vec, tuple(fired)

@@ -54,17 +54,35 @@ def load_examples(path: Path) -> list[Example]:
 
 
 def design(texts: Sequence[str], embedder: Embedder | None, cache_dir: Path | None = None) -> np.ndarray:
-    """The model inputs of many messages; embeddings are cached under ``cache_dir`` by content hash."""
-    name = embedder.name if embedder is not None else "none"
-    key = hashlib.sha256(json.dumps([name, FEATURE_NAMES, list(texts)], ensure_ascii=False).encode())
-    path = cache_dir / f"intent-x-{key.hexdigest()[:20]}.npy" if cache_dir else None
+    """The model inputs of many messages; embeddings are cached per message under ``cache_dir`` (by
+    embedder and text hash), so adding training rows embeds only the new ones."""
+    if embedder is None:
+        return np.vstack([design_row(t, None)[0] for t in texts]).astype(np.float64)
+    vectors = _embeddings(list(texts), embedder, cache_dir)
+    return np.vstack([design_row(t, embedder, v)[0] for t, v in zip(texts, vectors, strict=True)]).astype(
+        np.float64
+    )
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def _embeddings(texts: list[str], embedder: Embedder, cache_dir: Path | None) -> list[np.ndarray]:
+    """Query embeddings of ``texts``; those already in the cache file are not recomputed."""
+    name = hashlib.sha256(embedder.name.encode("utf-8")).hexdigest()[:16]
+    path = cache_dir / f"intent-emb-{name}.npz" if cache_dir else None
+    known: dict[str, np.ndarray] = {}
     if path is not None and path.is_file():
-        return np.load(path)  # type: ignore[no-any-return]
-    X = np.vstack([design_row(t, embedder)[0] for t in texts]).astype(np.float64)
-    if path is not None:
+        with np.load(path) as z:
+            known = dict(zip(z["keys"].tolist(), z["vectors"], strict=True))
+    missing = [t for t in dict.fromkeys(texts) if _key(t) not in known]
+    for t in missing:
+        known[_key(t)] = np.asarray(embedder.embed_query(t), dtype=np.float32).reshape(-1)
+    if missing and path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, X)
-    return X
+        np.savez(path, keys=np.array(list(known)), vectors=np.vstack(list(known.values())))
+    return [known[_key(t)] for t in texts]
 
 
 # --- fitting ---------------------------------------------------------------------------------------
@@ -154,6 +172,26 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 10)
     return float(ece)
 
 
+def reliability(probs: np.ndarray, y: np.ndarray, bins: int = 5) -> list[dict[str, str | float | int]]:
+    """The reliability table of the top label: per confidence bin, rows, mean confidence and accuracy."""
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    out: list[dict[str, str | float | int]] = []
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        sel = (conf > lo) & (conf <= hi)
+        if sel.any():
+            out.append(
+                {
+                    "bin": f"{lo:.1f}-{hi:.1f}",
+                    "rows": int(sel.sum()),
+                    "confidence": round(float(conf[sel].mean()), 3),
+                    "accuracy": round(float(correct[sel].mean()), 3),
+                }
+            )
+    return out
+
+
 def scores(y: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
     """Accuracy, per-label precision/recall, confusion matrix, ECE and the hand-off view of the labels."""
     pred = probs.argmax(axis=1)
@@ -176,6 +214,7 @@ def scores(y: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
         "per_label": per,
         "confusion": {"labels": list(INTENTS), "rows_true_cols_pred": cm.tolist()},
         "ece": expected_calibration_error(probs, y) if len(y) else None,
+        "reliability": reliability(probs, y) if len(y) else [],
         # a question sent to a person, and a case / complaint / request for a person that was not
         "question_false_handoff": float(to_person[is_q].mean()) if is_q.any() else None,
         "question_not_answered": float((pred != q)[is_q].mean()) if is_q.any() else None,

@@ -166,6 +166,7 @@
       h("h3", { text: "建议您咨询人工服务" }), ho.message && !dup ? h("p", { text: ho.message }) : null,
       h("p", { class: "k-big" }, ["请拨打 ", h("a", { href: "tel:" + (ho.hotline || "12345"), text: ho.hotline || "12345" }), " 政务服务便民热线"]),
       ho.department_phone ? h("p", { text: (ho.department || "主管部门") + "：" + ho.department_phone }) : null,
+      ho.service ? h("p", { class: "k-service", text: "自助查询：" + ho.service + (ho.service_url ? "（扫描下方二维码）" : "") }) : null,
       h("p", { text: "或前往服务大厅综合咨询窗口。" })
     ]);
   }

@@ -186,7 +186,10 @@
       ho.message && ho.message.trim() !== String(msg.text).trim() ? h("p", { text: ho.message }) : null,
       h("div", { class: "actions" }, [
         telLink(hotline, "拨打 " + hotline + " 热线", true),
-        ho.department_phone ? telLink(ho.department_phone, (ho.department || "主管部门") + " " + ho.department_phone, false) : null
+        ho.department_phone ? telLink(ho.department_phone, (ho.department || "主管部门") + " " + ho.department_phone, false) : null,
+        ho.service_url && /^https?:\/\//.test(ho.service_url)
+          ? h("a", { class: "btn", href: ho.service_url, target: "_blank", rel: "noopener noreferrer", text: "自助查询：" + (ho.service || "在线办理") })
+          : null
       ]),
       ho.channels && ho.channels.length ? h("ul", { class: "channels" }, ho.channels.map(function (c) {
         return h("li", { text: c });
