@@ -196,6 +196,62 @@ class IndexSettings(BaseModel):
     filter_pushdown: bool = False
 
 
+# --- safety (issue 17): content screening and AI-content labels ---------------------------------
+OFFICIAL_NUMBERS = [
+    "12345",
+    "110",
+    "119",
+    "120",
+    "122",
+    "12110",
+    "96110",
+    "12315",
+    "12333",
+    "12328",
+    "12329",
+    "12338",
+    "12339",
+    "12348",
+    "12355",
+    "12356",
+    "12358",
+    "12360",
+    "12366",
+    "12368",
+    "12369",
+    "12388",
+    "12390",
+    "12393",
+    "95598",
+]
+
+
+class ScreeningSettings(BaseModel):
+    """Content screening of questions and answers, the answer guard and ingest quarantine (docs/safety.md)."""
+
+    screener: str = "lexicon"  # registry key: lexicon | fake | none
+    shipped_lexicons: bool = True  # assistant/resources/screening/*.txt
+    lexicon_dir: Path | None = None  # operator lexicons, read after the shipped ones (hot-reloaded)
+    reload_interval_s: float = 2.0  # how often the lexicon files' mtimes are checked
+    input: bool = True  # screen citizens' messages (a hit gets a polite reply, answered_by "screened")
+    output: bool = True  # screen answers and run the guard (payment requests, unofficial contacts)
+    # phone numbers an answer may always give (national and local public-service hotlines)
+    official_numbers: list[str] = Field(default_factory=lambda: list(OFFICIAL_NUMBERS))
+    # URL hosts an answer may always give (this domain or a subdomain of it)
+    official_domains: list[str] = Field(default_factory=lambda: ["gov.cn", "edu.cn"])
+    quarantine: bool = True  # ingest: documents addressed to an AI or with fraud patterns are held back
+    quarantine_dir: Path = Path("var/quarantine")  # in Settings: <index_dir>/../var/quarantine unless set
+
+
+class LabelSettings(BaseModel):
+    """Explicit and implicit labels of AI-generated answers (《人工智能生成合成内容标识办法》)."""
+
+    text: str = "本回答由人工智能生成，仅供参考，请以官方发布为准"
+    curated_text: str = "本答案经人工审核发布"
+    header: bool = True  # X-AI-Generated / AIGC response headers on chat responses
+    provider: str = "政务助手"  # the service named in the implicit (metadata) label
+
+
 class CuratedSettings(BaseModel):
     """Curated answers (``assistant/curated``): when a question counts as asking for one.
 
@@ -257,6 +313,8 @@ class Settings(BaseSettings):
     api: APISettings = Field(default_factory=APISettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    screening: ScreeningSettings = Field(default_factory=ScreeningSettings)
+    label: LabelSettings = Field(default_factory=LabelSettings)
     curated: CuratedSettings = Field(default_factory=CuratedSettings)
     # SQLAlchemy URL of the state database (sessions, audit, reports, ...): empty → the SQLite file
     # ``api.session_db``; e.g. postgresql+psycopg://user:pass@host/db (docs/storage.md)
@@ -276,4 +334,6 @@ class Settings(BaseSettings):
             raise ValueError("retrieval.top_k must be at least 1")
         if "models_dir" not in self.embedder.model_fields_set:
             self.embedder.models_dir = self.cache_dir / "models"
+        if "quarantine_dir" not in self.screening.model_fields_set:
+            self.screening.quarantine_dir = self.index_dir.parent / "var" / "quarantine"
         return self

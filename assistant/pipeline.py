@@ -35,6 +35,7 @@ from .intent import IntentClassifier, make_intent_classifier
 from .query import Query
 from .retrieval import HybridRetriever, Retriever
 from .safety import mask_answer
+from .screening.moderation import Moderator
 from .text import load_tokenizer
 from .types import Answer, Event, Filters, Hit, Turn
 from .validity import today_iso
@@ -78,7 +79,12 @@ class AnswerStream:
 
 def answer_events(ans: Answer) -> Iterator[Event]:
     """Typed events of a finished answer: meta, delta…, citations, card?, handoff?, clarify?, done."""
-    meta = {"answered_by": ans.answered_by, "confidence": ans.confidence}
+    meta = {
+        "answered_by": ans.answered_by,
+        "confidence": ans.confidence,
+        "moderation": ans.moderation.to_dict(),
+        "label": ans.label.to_dict(),
+    }
     yield Event("meta", {"question": ans.question, "rewritten_question": ans.rewritten_question, **meta})
     for i in range(0, len(ans.text), DELTA_CHARS):
         yield Event("delta", {"text": ans.text[i : i + DELTA_CHARS]})
@@ -89,7 +95,8 @@ def answer_events(ans: Answer) -> Iterator[Event]:
         yield Event("handoff", ans.handoff.to_dict())
     if ans.clarify is not None:
         yield Event("clarify", ans.clarify.to_dict())
-    yield Event("done", {"answered_by": ans.answered_by, "timings": ans.timings})
+    done = {"answered_by": ans.answered_by, "timings": ans.timings}
+    yield Event("done", {**done, "moderation": meta["moderation"], "label": meta["label"]})
 
 
 class Assistant:
@@ -104,11 +111,14 @@ class Assistant:
         chunk_source: ChunkSource | None = None,
         curated: CuratedMatcher | None = None,
         embedder: Embedder | None = None,
+        moderator: Moderator | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = retriever
         self.answerer = answerer
         self.intent = intent  # None: the rule classifier alone (answer.intent = none, or a fallback)
+        # content screening, the answer guard and labels (screening.*, label.*); cheap until warm_up
+        self.moderator = moderator if moderator is not None else Moderator(settings)
         # a document's chunks: hand-offs read a service item's fields, curated answers cite their sources
         self.chunk_source = chunk_source
         self._chunks_of = chunk_source or (lambda doc_id: [])
@@ -150,6 +160,7 @@ class Assistant:
         if self.curated is not None:
             self.curated.warm_up()  # embeds the entries' question variants
         load_tokenizer()  # the tokenizer Query.parse uses, so the first question does not pay for it
+        self.moderator.warm_up()
         self._ready = True
 
     @property
@@ -165,6 +176,11 @@ class Assistant:
         question = (question or "").strip()
         if not question:
             raise InvalidInputError("question is empty")
+        t = time.perf_counter()
+        screened = self.moderator.screen_input(question)
+        timings["screen_ms"] = _ms(t)
+        if screened is not None:  # unsafe message: a polite reply, nothing retrieved
+            return self._finish(screened, timings, started)
         t = time.perf_counter()
         # evals collapse these to documents; answerers use the top few
         k = max(self.settings.retrieval.top_k, 20)
@@ -186,10 +202,19 @@ class Assistant:
             curated=curated,
             chunk_source=self.chunk_source,
         )
-        mask_answer(ans)  # a source may quote someone's card or ID number
         if query.intent is not None:
             ans.intent, ans.intent_confidence = query.intent.label, round(query.intent.confidence, 4)
         timings["answer_ms"] = _ms(t)
+        t = time.perf_counter()
+        # the guard reads the hits the answer was built from (respond keeps only current ones)
+        self.moderator.screen_output(ans, ans.hits or hits)
+        timings["guard_ms"] = _ms(t)
+        return self._finish(ans, timings, started)
+
+    def _finish(self, ans: Answer, timings: dict[str, float], started: float) -> Answer:
+        """Mask personal data, label the answer, close the timings."""
+        mask_answer(ans)  # a source may quote someone's card or ID number
+        self.moderator.label(ans)
         timings["total_ms"] = _ms(started)
         ans.timings = timings
         return ans

@@ -222,8 +222,39 @@ class Turn:
 
 
 AnsweredBy = Literal[
-    "extractive", "llm", "llm_fallback_extractive", "handoff", "clarify", "scope", "greeting", "curated"
+    "extractive",
+    "llm",
+    "llm_fallback_extractive",
+    "handoff",
+    "clarify",
+    "scope",
+    "greeting",
+    "screened",  # the message or the answer was stopped by content screening or the answer guard
+    "curated",  # a human-reviewed answer
 ]
+
+
+@dataclass
+class Moderation:
+    """Content screening's verdict on one exchange: ``categories`` hit in the message or the answer."""
+
+    flagged: bool = False
+    categories: list[str] = field(default_factory=list)
+    direction: str = ""  # input | output | "" (not flagged)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"flagged": self.flagged, "categories": list(self.categories)}
+
+
+@dataclass
+class Label:
+    """The AI-content label of an answer (explicit text + the machine-readable flag)."""
+
+    ai_generated: bool = True
+    text: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ai_generated": self.ai_generated, "text": self.text}
 
 
 @dataclass
@@ -243,6 +274,8 @@ class Answer:
     hits: list[Hit] = field(default_factory=list)
     intent: str = ""  # the intent model's label of the question ("" without a model)
     intent_confidence: float | None = None  # its calibrated probability
+    moderation: Moderation = field(default_factory=Moderation)
+    label: Label = field(default_factory=Label)
 
     @property
     def answered(self) -> bool:
@@ -263,6 +296,8 @@ class Answer:
             "timings": self.timings,
             "intent": self.intent or None,
             "intent_confidence": self.intent_confidence,
+            "moderation": self.moderation.to_dict(),
+            "label": self.label.to_dict(),
         }
 
 

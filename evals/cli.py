@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -19,10 +20,12 @@ from pydantic import ValidationError
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.types import Answer
 
 from . import runner
 from .dataset import EvalRow, load_corpus, load_datasets
-from .report import fmt, metric_items, write_run
+from .report import fmt, metric_items, write_report_files, write_run
+from .safety import SAFETY_KEYS, SafetyRow
 
 EXIT_FATAL = 2
 
@@ -48,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra passages indexed as documents (repeatable)",
     )
     run.add_argument("--no-knowledge", action="store_true", help="index only the --corpus passages")
-    run.add_argument("--mode", choices=(*runner.MODES, "intent"), default="answer")
+    run.add_argument("--mode", choices=(*runner.MODES, "intent", "safety"), default="answer")
     run.add_argument(
         "--intent-classifier",
         default="linear",
@@ -99,6 +102,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> Path:
     warn = _Warnings()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
+    if args.mode == "safety":
+        return _run_safety(args, settings, warn, started_at, t0)
     rows = load_datasets(args.dataset, warn, args.limit)
     if args.mode == "intent":
         return _run_intent(args, settings, rows)
@@ -141,6 +146,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> Path:
         llm_judge=judge,
         inputs=inputs,
     )
+    # the implicit AI-content label of the exported answers (each record carries its own ``label``)
+    report["aigc"] = {"ai_generated": True, "text": settings.label.text, "producer": settings.label.provider}
     out = args.out or Path("evals/runs") / f"{dt.datetime.now():%Y%m%d-%H%M%S}-{args.mode}"
     write_run(out, report, records)
     _print_summary(report, out)
@@ -148,6 +155,79 @@ def run_command(args: argparse.Namespace, settings: Settings) -> Path:
         raise runner.RunFailedError(
             f"all {len(failed)} questions failed (first: {failed[0]['error']}); reports in {out}"
         )
+    return out
+
+
+def _warm(settings: Settings, index_dir: Path) -> Any:
+    from assistant.pipeline import Assistant
+
+    assistant = Assistant.from_settings(settings.model_copy(update={"index_dir": index_dir}))
+    assistant.warm_up()
+    return assistant
+
+
+def _run_safety(
+    args: argparse.Namespace, settings: Settings, warn: _Warnings, started_at: str, t0: float
+) -> Path:
+    """``--mode safety``: unsafe, injection and ordinary messages through the whole pipeline; the rows'
+    injected documents are forced into the index (quarantine off) and the quarantine is measured apart."""
+    from assistant.ingest.quarantine import screen_documents
+
+    from .safety import (
+        evaluate_safety,
+        injected_documents,
+        load_safety_rows,
+        render_markdown,
+        summarize_safety,
+    )
+
+    rows = load_safety_rows(args.dataset, warn, args.limit)
+    knowledge = [] if args.no_knowledge else runner.load_knowledge(settings, warn)
+    corpus = load_corpus(args.corpus, warn) if args.corpus else []
+    injected = injected_documents(rows)
+    quarantine = {
+        "injected": len(injected),
+        "held": len(screen_documents(injected)[1]),
+        "knowledge": len(knowledge),
+        "knowledge_held": len(screen_documents(knowledge)[1]),
+    }
+    # ordinary and unsafe messages are answered over the knowledge base as deployed; injection rows
+    # over the same base with their documents forced in (a second index, mostly from the cache)
+    logging.getLogger("assistant.screening").setLevel(logging.ERROR)  # a line per hit: too many here
+    clean = runner.prepare_index(
+        runner.merge_documents(knowledge, corpus), settings, warn, not args.no_progress
+    )
+    answerers = {"clean": _warm(settings, clean.index_dir)}
+    info = clean
+    if injected:
+        forced = settings.model_copy(
+            update={"screening": settings.screening.model_copy(update={"quarantine": False})}
+        )
+        documents = runner.merge_documents(knowledge, [*corpus, *injected])
+        info = runner.prepare_index(documents, forced, warn, progress=not args.no_progress)
+        answerers["forced"] = _warm(forced, info.index_dir)
+    assistant = answerers.get("forced", answerers["clean"])
+
+    def answer(row: SafetyRow) -> Answer:
+        side = "forced" if row.kind == "injection" and "forced" in answerers else "clean"
+        return answerers[side].answer(row.question)
+
+    records = evaluate_safety(rows, answer, progress=not args.no_progress)
+    report = summarize_safety(
+        records,
+        _config(assistant.describe(), info, settings),
+        quarantine,
+        started_at=started_at,
+        duration_s=time.perf_counter() - t0,
+        warnings=warn.items,
+        label={"ai_generated": True, "text": settings.label.text},
+    )
+    out = args.out or Path("evals/runs") / f"{dt.datetime.now():%Y%m%d-%H%M%S}-safety"
+    write_report_files(out, report, records, render_markdown(report))
+    s = report["safety"]
+    print(f"{report['count']} messages (safety mode) in {report['duration_s']} s → {out}")
+    for key in SAFETY_KEYS:
+        print(f"  {key:<34}{fmt(s[key]):>8}")
     return out
 
 

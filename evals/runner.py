@@ -250,6 +250,9 @@ def score_answer(row: EvalRow, answer: Answer) -> dict[str, Any]:
         "rouge_l": m.rouge_l(answer.text if answered else "", row.reference) if row.reference else None,
         "grounded_sentences": [supported, checked] if answered else None,
         "timings": {k: round(float(v), 2) for k, v in answer.timings.items() if isinstance(v, int | float)},
+        # the implicit AI-content label travels with every exported answer
+        "label": answer.label.to_dict(),
+        "moderation": answer.moderation.to_dict(),
         **_retrieval_fields((h.doc_id for h in answer.hits), row.gold),
     }
 

@@ -103,7 +103,7 @@ def test_prompt_numbers_sources_and_respects_the_token_budget() -> None:
     assert sum(approx_tokens(s.text) + 20 for s in sources) <= 1000
     assert [s.n for s in sources] == list(range(1, len(sources) + 1))
     system, user = answer_messages("问题", sources)
-    assert "[编号]" in system[1] and "[1] 《d0标题》" in user[1] and "【问题】\n问题" in user[1]
+    assert "[编号]" in system[1] and "[1] 《d0标题》" in user[1] and "<<<\n问题\n>>>" in user[1]
     assert approx_tokens("居住证 residence permit") == 3 + 2 + 1
 
 

@@ -200,13 +200,39 @@ CLARIFY = {
 }
 
 
+LABEL = {"ai_generated": True, "text": "本回答由人工智能生成，仅供参考，请以官方发布为准"}
+CURATED_LABEL = {"ai_generated": False, "text": "本答案经人工审核发布"}
+CLEAN = {"flagged": False, "categories": []}
+
+
 def scripted_reply(question: str) -> dict[str, Any]:
-    """The fixed reply for a question: hand-off, clarifying question, or the 居住证 answer."""
+    """The fixed reply for a question: hand-off, clarifying question, a curated answer, or the 居住证 answer."""
+    safety = {"label": LABEL, "moderation": CLEAN}
     if "投诉" in question or "转人工" in question:
-        return {"answer": HANDOFF["message"], "citations": [], "handoff": HANDOFF, "answered_by": "handoff"}
+        return {
+            "answer": HANDOFF["message"],
+            "citations": [],
+            "handoff": HANDOFF,
+            "answered_by": "handoff",
+            **safety,
+        }
     if question.startswith("医保怎么"):
-        return {"answer": CLARIFY["question"], "citations": [], "clarify": CLARIFY, "answered_by": "clarify"}
-    return {"answer": ANSWER, "citations": CITATIONS, "card": CARD, "answered_by": "extractive"}
+        return {
+            "answer": CLARIFY["question"],
+            "citations": [],
+            "clarify": CLARIFY,
+            "answered_by": "clarify",
+            **safety,
+        }
+    if question.startswith("审核过的"):
+        return {
+            "answer": "这是一条人工审核过的答案。",
+            "citations": [],
+            "answered_by": "curated",
+            "label": CURATED_LABEL,
+            "moderation": CLEAN,
+        }
+    return {"answer": ANSWER, "citations": CITATIONS, "card": CARD, "answered_by": "extractive", **safety}
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
@@ -261,7 +287,8 @@ def scripted_api() -> FastAPI:
             )
 
         async def events() -> AsyncIterator[str]:
-            yield _sse("meta", {"session_id": session_id, "request_id": request_id})
+            safety = {"label": reply["label"], "moderation": reply["moderation"]}
+            yield _sse("meta", {"session_id": session_id, "request_id": request_id, **safety})
             text = reply["answer"]
             for i in range(0, len(text), 12):
                 await asyncio.sleep(app.state.delay_s)
@@ -270,7 +297,7 @@ def scripted_api() -> FastAPI:
             for kind in ("card", "handoff", "clarify"):
                 if reply.get(kind):
                     yield _sse(kind, reply[kind])
-            yield _sse("done", {"answered_by": reply["answered_by"], "timings": {"total": 1.0}})
+            yield _sse("done", {"answered_by": reply["answered_by"], "timings": {"total": 1.0}, **safety})
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
@@ -292,6 +319,38 @@ def scripted_api() -> FastAPI:
         body = await request.json()
         app.state.feedback.append(body)
         return {"ok": True, "request_id": body["request_id"]}
+
+    app.state.reports = {}  # tracking number -> the filed body
+
+    @app.post("/v1/reports")
+    async def file_report(request: Request) -> Response:
+        body = await request.json()
+        number = f"20261129-{len(app.state.reports) + 1:010d}"
+        app.state.reports[number] = body
+        created = {
+            "tracking_number": number,
+            "status": "待处理",
+            "reason": body["reason"],
+            "created_at": "2026-11-29T09:00:00+00:00",
+            "deadline": "2026-12-14T09:00:00+00:00",
+        }
+        return JSONResponse(created, status_code=201)
+
+    @app.get("/v1/reports/{number}")
+    async def report_status(number: str) -> Response:
+        if number not in app.state.reports:
+            return JSONResponse(
+                {"error": {"code": "not_found", "message": "unknown", "request_id": "x"}}, status_code=404
+            )
+        return JSONResponse(
+            {
+                "tracking_number": number,
+                "status": "待处理",
+                "deadline": "2026-12-14T09:00:00+00:00",
+                "overdue": False,
+                "handler_note": "",
+            }
+        )
 
     @app.delete("/v1/sessions/{session_id}")
     async def delete_session(session_id: str) -> Response:

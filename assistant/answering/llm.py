@@ -4,8 +4,9 @@ check drops unsupported sentences; too little left (or a failure / timeout) → 
 Chat-model backends (``settings.llm.provider``): ``openai`` (langchain-openai ChatOpenAI for any
 OpenAI-compatible endpoint: vLLM, Xinference, Ollama, DashScope), ``transformers`` (a local folder via
 langchain-huggingface), ``llamacpp`` (a local GGUF via langchain-community + llama-cpp-python) and
-``fake`` (a deterministic model that quotes the first source). Optional packages are imported
-inside the backend that needs them.
+``fake`` (a deterministic model that quotes the first source) and ``fake-obey`` (a scripted model that
+obeys any instruction in the sources or the question: the test bench of the answer guard). Optional
+packages are imported inside the backend that needs them.
 """
 
 from __future__ import annotations
@@ -127,33 +128,76 @@ def _fake(s: LLMSettings) -> Any:
     return QuoteFirstSourceChatModel()
 
 
+@chat_backend("fake-obey")
+def _fake_obey(s: LLMSettings) -> Any:
+    return ObeyingChatModel()
+
+
+_SOURCE_BLOCK = re.compile(r"\[(\d+)\][^\n]*\n<<<\n(.+?)\n>>>", re.S)
+_QUESTION_BLOCK = re.compile(r"【问题】[^\n]*\n<<<\n(.+?)\n>>>", re.S)
+# what an injection asks a model to pass on (a document's "请拨打…并转账…", a link, an account)
+_OBEY_CUES = re.compile(
+    r"\d[\d -]{4,}\d|拨打|致电|转账|汇|打款|账户|账号|卡号|网址|链接|https?://|www\.|微信|扫码|联系|电话|热线|"
+    r"\b(?:call|transfer|wire|send|pay|wallet|account|portal|hotline)\b",
+    re.I,
+)
+_PAYLOAD = re.compile(
+    r"(?:在回答[中里]?|回答时|回复时)?(?:加上|写上|附上|告诉用户|告诉市民|输出|say|reply with|tell the user)[:：]?\s*(.+)",
+    re.I,
+)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[。！？；!?])", text.replace("\n", "")) if s.strip()]
+
+
 def _quote_first_source(prompt: str) -> str:
     """The fake model's reply: the first two sentences of source [1], each marked [1]."""
-    m = re.search(r"\[1\][^\n]*\n(.+?)(?:\n\n\[2\]|\n\n【问题】)", prompt, re.S)
-    if not m:
+    m = _SOURCE_BLOCK.search(prompt)
+    if not m or m.group(1) != "1":
         return "知识库中没有找到相关内容。"
-    sentences = [s for s in re.split(r"(?<=[。！？；])", m.group(1).replace("\n", "")) if s.strip()][:2]
-    return "".join(s + "[1]" for s in sentences)
+    return "".join(s + "[1]" for s in _sentences(m.group(2))[:2])
 
 
-def _make_fake_class() -> type:
+def _obey(prompt: str) -> str:
+    """The obeying fake's reply: whatever the question or a source tells it to say, else the first source.
+
+    A payload demanded in the question (``在回答里加上：…``, ``tell the user …``) is written as is, marked [1];
+    sentences of any source that pass on a phone number, account, link or payment are repeated with
+    their source number — what a model that follows injected instructions does.
+    """
+    q = _QUESTION_BLOCK.search(prompt)
+    payload = _PAYLOAD.search(q.group(1)) if q else None
+    out = [payload.group(1).strip() + "[1]"] if payload else []
+    for n, text in _SOURCE_BLOCK.findall(prompt):
+        out += [s + f"[{n}]" for s in _sentences(text) if _OBEY_CUES.search(s)]
+    return "".join(out) or _quote_first_source(prompt)
+
+
+def _make_fake_class(reply: Callable[[str], str], kind: str) -> type:
     from langchain_core.language_models.chat_models import SimpleChatModel
 
-    class _QuoteFirstSource(SimpleChatModel):
-        """Deterministic chat model for tests and demos: quotes the first numbered source."""
+    class _ScriptedChatModel(SimpleChatModel):
+        """Deterministic chat model for tests and demos: a pure function of the last message."""
 
         @property
         def _llm_type(self) -> str:
-            return "quote-first-source"
+            return kind
 
         def _call(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> str:
-            return _quote_first_source(str(messages[-1].content))
+            return reply(str(messages[-1].content))
 
-    return _QuoteFirstSource
+    return _ScriptedChatModel
 
 
 def QuoteFirstSourceChatModel() -> Any:  # noqa: N802  (factory named like the class it builds)
-    return _make_fake_class()()
+    """Quotes the first numbered source."""
+    return _make_fake_class(_quote_first_source, "quote-first-source")()
+
+
+def ObeyingChatModel() -> Any:  # noqa: N802
+    """Follows injected instructions (``_obey``): the answer guard's adversary in tests and the safety eval."""
+    return _make_fake_class(_obey, "obey-injections")()
 
 
 def make_chat_model(settings: LLMSettings) -> Any:

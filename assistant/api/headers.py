@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .errors import error_response
 
 ALLOW_HEADERS = ["Authorization", "X-API-Key", "Content-Type", "X-Request-ID", "Accept"]
-EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
+EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "X-AI-Generated", "AIGC"]
 ALLOW_METHODS = ["GET", "POST", "DELETE", "OPTIONS"]
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 REFERRER_POLICY = "strict-origin-when-cross-origin"

@@ -98,6 +98,20 @@ class QRLink(BaseModel):
     svg: str
 
 
+class ModerationOut(BaseModel):
+    """Content screening's verdict: ``flagged`` when the message or the answer hit a category."""
+
+    flagged: bool
+    categories: list[str] = []
+
+
+class LabelOut(BaseModel):
+    """The AI-content label to show with the answer (《人工智能生成合成内容标识办法》)."""
+
+    ai_generated: bool
+    text: str
+
+
 class ChatResponse(BaseModel):
     answer: str
     citations: list[CitationOut]
@@ -106,7 +120,12 @@ class ChatResponse(BaseModel):
     clarify: ClarifyOut | None = None
     session_id: str
     request_id: str
-    answered_by: str
+    answered_by: str = Field(
+        description="extractive | llm | llm_fallback_extractive | handoff | clarify | scope | greeting | "
+        "screened (content screening or the answer guard stopped it) | curated (human-reviewed)"
+    )
+    moderation: ModerationOut
+    label: LabelOut
     confidence: float = 0.0
     timings: dict[str, float] = {}
     intent: str | None = Field(
@@ -332,6 +351,8 @@ class ChatCompletion(BaseModel):
     answered_by: str
     handoff: HandoffOut | None = None
     request_id: str
+    moderation: ModerationOut | None = None
+    label: LabelOut | None = None
 
 
 class OAIModel(BaseModel):

@@ -26,6 +26,7 @@ from ..text import tokenize
 from ..types import Chunk, Document
 from .chunking import CHUNKER_VERSION, chunk_document
 from .ocr import OcrEngine
+from .quarantine import Quarantined, screen_documents, write_quarantine
 
 
 @dataclass
@@ -37,6 +38,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped: list[LoaderError] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)  # held back for review, not indexed
     chunks_total: int = 0
     chunks_embedded: int = 0
     chunks_seeded: int = 0  # vectors taken from the shipped seed file rather than the model
@@ -45,14 +47,18 @@ class IngestReport:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        """One line of counts, then one ``skipped PATH: reason`` line per file that was not loaded."""
+        """One line of counts, then a ``skipped PATH: reason`` line per file that was not loaded and a
+        ``quarantined ID (source): reasons`` line per document held back for review."""
         line = (
             f"documents: {self.documents_total} (added {len(self.added)}, changed {len(self.changed)}, "
             f"removed {len(self.removed)}, unchanged {self.unchanged}, skipped {len(self.skipped)}); "
             f"chunks: {self.chunks_total} ({self.chunks_embedded} new; vectors for {self.chunks_seeded} taken from "
             f"shipped vectors); {self.seconds:.1f} s"
         )
-        return "\n".join([line, *(f"skipped {e.path}: {e.reason}" for e in self.skipped)])
+        held = [f"quarantined {q.doc_id} ({q.source}): {'; '.join(q.reasons)}" for q in self.quarantined]
+        if held:
+            line += f"; quarantined {len(held)}"
+        return "\n".join([line, *(f"skipped {e.path}: {e.reason}" for e in self.skipped), *held])
 
 
 def document_hash(doc: Document, settings: Settings) -> str:
@@ -111,16 +117,22 @@ def build_index_from_documents(
     progress: bool = False,
     skipped: Sequence[LoaderError] = (),
     seed: Path | None = None,
+    quarantine: bool | None = None,
 ) -> IngestReport:
     """Bring the index at ``index_dir`` in line with ``documents`` (incremental unless ``rebuild``).
 
     ``seed``: a shipped vectors file (``embcache.write_seed``) copied into the embedding cache first,
-    so texts it holds for this embedder are not embedded again.
+    so texts it holds for this embedder are not embedded again. ``quarantine`` (default
+    ``screening.quarantine``): documents with text addressed to an AI or fraud patterns are left out,
+    named in the report and listed in ``screening.quarantine_dir`` (``quarantine.py``).
     """
     started = time.perf_counter()
     embedder = embedder or make_embedder(settings.embedder)
     report = IngestReport(skipped=list(skipped), documents_total=len(documents))
     docs = unique_documents(documents)
+    if settings.screening.quarantine if quarantine is None else quarantine:
+        docs, report.quarantined = screen_documents(docs)
+        write_quarantine(settings.screening.quarantine_dir, report.quarantined, documents)
     hashes = {d.id: document_hash(d, settings) for d in docs}
 
     old = None if rebuild else read_manifest(index_dir)

@@ -16,6 +16,7 @@ from ...presentation import kiosk_fields
 from ...sessions import SessionStore, history
 from ...types import Answer
 from ..deps import AssistantDep, MetricsDep, PrincipalDep, RequestIdDep, SettingsDep, StoreDep
+from ..labels import label_headers
 from ..ownership import SessionRef, resolve_session, save_exchange
 from ..schemas import ERROR_RESPONSES, ChatRequest, ChatResponse
 from ._common import (
@@ -45,6 +46,7 @@ router = APIRouter(tags=["chat"])
 async def chat(
     body: ChatRequest,
     request: Request,
+    response: Response,
     assistant: AssistantDep,
     store: StoreDep,
     metrics: MetricsDep,
@@ -58,7 +60,16 @@ async def chat(
     channel = stored_channel(principal, body.channel)
     if body.stream or SSE_MEDIA_TYPE in request.headers.get("accept", ""):
         return await stream_chat(
-            request, assistant, store, metrics, body, question, session, request_id, channel
+            request,
+            assistant,
+            store,
+            metrics,
+            body,
+            question,
+            session,
+            request_id,
+            settings.label,
+            stored_as=channel,
         )
     started = time.perf_counter()
     answer = await run_blocking(
@@ -74,6 +85,7 @@ async def chat(
         session_id=session.sid,
     )
     server_ms = round((time.perf_counter() - started) * 1000, 3)
+    response.headers.update(label_headers(answer.label, settings.label, request_id))
     return chat_response(answer, session.token, request_id, body.channel, server_ms)
 
 
@@ -99,7 +111,8 @@ def chat_response(
 ) -> ChatResponse:
     """The JSON reply; on the kiosk channel the answer is shortened and QR links are added."""
     wire = answer.to_dict()
-    fields = {key: wire[key] for key in ("answer", "citations", "card", "handoff", "clarify", "answered_by")}
+    keys = ("answer", "citations", "card", "handoff", "clarify", "answered_by", "moderation", "label")
+    fields = {key: wire[key] for key in keys}
     fields["confidence"] = wire["confidence"]
     fields["timings"] = {**wire["timings"], "server_ms": server_ms}
     if answer.intent:

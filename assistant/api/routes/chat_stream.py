@@ -11,10 +11,12 @@ from fastapi.responses import Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
+from ...config import LabelSettings
 from ...errors import AssistantError
 from ...pipeline import Assistant
 from ...sessions import SessionStore, history
 from ...types import Event
+from ..labels import stream_label_headers
 from ..metrics import Metrics
 from ..ownership import SessionRef, save_exchange
 from ..schemas import ChatRequest
@@ -33,6 +35,7 @@ async def stream_chat(
     question: str,
     session: SessionRef,
     rid: str,
+    label: LabelSettings,
     stored_as: str = "",
 ) -> Response:
     session_id = session.token  # what the client holds; the store and the logs see ``session.sid``
@@ -74,6 +77,5 @@ async def stream_chat(
             session_id=session.sid,
         )
 
-    return EventSourceResponse(
-        sse(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}, ping=15
-    )
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **stream_label_headers(label, rid)}
+    return EventSourceResponse(sse(), headers=headers, ping=15)

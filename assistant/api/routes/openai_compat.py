@@ -26,6 +26,7 @@ from ...presentation import sources_footer, without_footer
 from ...sessions import SessionStore
 from ...types import Answer, Event, Turn
 from ..deps import AssistantDep, MetricsDep, PrincipalDep, RequestIdDep, SettingsDep, StoreDep
+from ..labels import label_headers, stream_label_headers
 from ..metrics import Metrics
 from ..ownership import owner_of, save_exchange, server_id
 from ..schemas import ERROR_RESPONSES, ChatCompletion, ChatCompletionRequest, OAIMessage, OAIModelList
@@ -64,6 +65,7 @@ async def models(_principal: PrincipalDep) -> OAIModelList:
 async def chat_completions(
     body: ChatCompletionRequest,
     request: Request,
+    response: Response,
     assistant: AssistantDep,
     metrics: MetricsDep,
     settings: SettingsDep,
@@ -81,7 +83,11 @@ async def chat_completions(
         return StreamingResponse(
             _chunks(first, events, completion_id, metrics, request_id, store, principal, question),
             media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            headers={
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+                **stream_label_headers(settings.label, request_id),
+            },
         )
     answer: Answer = await run_blocking(request, assistant.answer, question, turns)
     await run_in_threadpool(file_exchange, store, principal, answer, question, request_id)
@@ -89,6 +95,7 @@ async def chat_completions(
         record_answer, metrics, answer, request_id=request_id, channel="api", route=ROUTE
     )
     content = answer.text + sources_footer(answer.citations)
+    response.headers.update(label_headers(answer.label, settings.label, request_id))
     return ChatCompletion.model_validate(
         {
             "id": completion_id,
@@ -100,6 +107,8 @@ async def chat_completions(
             "answered_by": answer.answered_by,
             "handoff": answer.handoff.to_dict() if answer.handoff else None,
             "request_id": request_id,
+            "moderation": answer.moderation.to_dict(),
+            "label": answer.label.to_dict(),
         }
     )
 
@@ -174,6 +183,13 @@ async def _chunks(
     footer = sources_footer(answer.citations)
     if footer:
         yield chunk({"content": footer})
-    yield chunk({}, "stop", citations=[c.to_dict() for c in answer.citations], request_id=rid)
+    yield chunk(
+        {},
+        "stop",
+        citations=[c.to_dict() for c in answer.citations],
+        request_id=rid,
+        moderation=answer.moderation.to_dict(),
+        label=answer.label.to_dict(),
+    )
     yield b"data: [DONE]\n\n"
     await run_in_threadpool(record_answer, metrics, answer, request_id=rid, channel="api", route=ROUTE)

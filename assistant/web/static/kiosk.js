@@ -186,12 +186,65 @@
     }))]);
   }
 
+  // The explicit AI-content label; human-reviewed (curated) answers say so instead.
+  var DEFAULT_LABEL = "本回答由人工智能生成，仅供参考，请以官方发布为准";
+  function labelBlock(j) {
+    var lb = j.label || { ai_generated: true, text: DEFAULT_LABEL };
+    return h("p", {
+      class: "k-ai-label" + (lb.ai_generated === false ? " human" : ""), "data-testid": "ai-label",
+      "data-ai-generated": lb.ai_generated === false ? "false" : "true", text: lb.text || DEFAULT_LABEL
+    });
+  }
+
+  // 投诉/举报: pick a reason (big buttons), optionally add a note, get a tracking number.
+  var REASONS = ["错误", "过时", "不当内容", "其他"];
+  function reportForm(j, box) {
+    var chosen = REASONS[0];
+    box.textContent = "";
+    var head = h("h3", { tabindex: "-1", text: "投诉/举报这条解答" });
+    var out = h("p", { class: "k-report-msg", role: "status" });
+    var opts = h("div", { class: "k-opts", role: "radiogroup", "aria-label": "投诉/举报原因" }, REASONS.map(function (r) {
+      return h("button", { type: "button", class: "k-btn k-reason", role: "radio", "aria-checked": r === chosen ? "true" : "false", text: r,
+        onclick: function (e) {
+          chosen = r;
+          Array.prototype.forEach.call(opts.children, function (b) { b.setAttribute("aria-checked", b === e.currentTarget ? "true" : "false"); });
+        } });
+    }));
+    var note = h("textarea", { id: "k-report-note", class: "k-note", rows: "2", maxlength: "300", "data-testid": "report-note" });
+    var submit = h("button", { type: "button", class: "k-btn k-primary", "data-testid": "report-submit", text: "提交", onclick: async function () {
+      submit.disabled = true; out.textContent = "正在提交…";
+      try {
+        var res = await fetch("/v1/reports", { method: "POST", headers: headers(), body: JSON.stringify({ request_id: j.request_id, reason: chosen, note: note.value.trim() }) });
+        var r = res.status === 201 ? await res.json() : null;
+        if (!r || !r.tracking_number) throw new Error("status " + res.status);
+        box.textContent = "";
+        box.appendChild(h("div", { class: "k-report-done", role: "status", "data-testid": "report-receipt" }, [
+          h("h3", { tabindex: "-1", text: "已受理您的投诉/举报" }),
+          h("p", null, ["查询编号：", h("strong", { class: "k-big", "data-testid": "report-tracking", text: r.tracking_number })]),
+          h("p", { text: "请拍照或记下编号，办理期限：" + String(r.deadline || "").slice(0, 10) + "。可在首页“投诉查询”中查看进度。" })
+        ]));
+        box.querySelector("h3").focus();
+        say("已受理，查询编号 " + r.tracking_number);
+      } catch (e) {
+        submit.disabled = false;
+        out.textContent = "提交失败，请稍后重试或拨打 12345。";
+      }
+    } });
+    [head, opts, h("label", { for: "k-report-note", text: "补充说明（选填）" }), note, out,
+      h("div", { class: "k-actions" }, [submit, h("button", { type: "button", class: "k-btn", text: "取消", onclick: function () { box.textContent = ""; } })])
+    ].forEach(function (el) { box.appendChild(el); });
+    head.focus();
+  }
+
   function render(j) {
     answer.textContent = "";
     var full = j.full_answer && j.full_answer !== j.answer ? j.full_answer : "";
     var text = h("div", { class: "k-text" }, paragraphs(j.answer || ""));
-    var buttons = h("div", { class: "k-actions" }, [speakButton(text)]);
-    var main = h("div", { class: "k-col" }, [text, buttons]);
+    var reportBox = h("div", { class: "k-report" });
+    var buttons = h("div", { class: "k-actions" }, [speakButton(text),
+      j.request_id ? h("button", { type: "button", class: "k-btn", "data-testid": "report", text: "投诉/举报",
+        onclick: function () { reportForm(j, reportBox); } }) : null]);
+    var main = h("div", { class: "k-col" }, [labelBlock(j), text, buttons, reportBox]);
     if (full) {
       buttons.appendChild(h("button", { type: "button", class: "k-btn", text: "查看完整解答", onclick: function (e) {
         var head = h("h3", { class: "k-full-title", tabindex: "-1", text: "完整解答" });
@@ -256,6 +309,8 @@
     answer.textContent = "";
     $("k-question").textContent = "";
     $("k-q").value = "";
+    $("k-track").value = "";
+    $("k-lookup-out").textContent = "";
     show("home");
     document.body.setAttribute("data-idle-reset", String(Date.now()));
   }
@@ -287,6 +342,20 @@
   });
 
   $("k-back").addEventListener("click", reset);
+  $("k-lookup").addEventListener("submit", async function (e) {
+    e.preventDefault();
+    var n = $("k-track").value.trim(), out = $("k-lookup-out");
+    out.textContent = "";
+    if (!n) { out.textContent = "请输入查询编号。"; return; }
+    try {
+      var res = await fetch("/v1/reports/" + encodeURIComponent(n), { headers: headers() });
+      if (res.status === 404 || res.status === 422) { out.textContent = "未找到该编号，请核对后重试。"; return; }
+      if (!res.ok) { out.textContent = "暂时无法查询，请稍后重试。"; return; }
+      var j = await res.json();
+      out.appendChild(h("span", { "data-testid": "report-status", text: "办理状态：" + j.status }));
+      out.appendChild(document.createTextNode("；办理期限：" + String(j.deadline || "").slice(0, 10) + (j.overdue ? "（已超期）" : "")));
+    } catch (err) { out.textContent = "暂时无法查询，请稍后重试。"; }
+  });
   $("k-search").addEventListener("submit", function (e) {
     e.preventDefault();
     var q = $("k-q").value.trim();

@@ -234,8 +234,100 @@
         b.innerHTML = r === "up" ? ICON_UP : ICON_DOWN;
         kids.push(b);
       });
+      kids.push(h("button", {
+        type: "button", class: "mini report-btn", "data-testid": "report", "data-k": "report",
+        "aria-expanded": msg.reportOpen ? "true" : "false", "aria-controls": "rp-" + msg.id,
+        text: "投诉/举报", onclick: function () { msg.reportOpen = !msg.reportOpen; update(msg); focusReport(msg); }
+      }));
     }
     return h("div", { class: "tools-row" }, kids);
+  }
+
+  // ---- 投诉/举报 (Art. 15): a reason, an optional note, and the tracking number to look it up ----
+  var REASONS = ["错误", "过时", "不当内容", "其他"];
+  function renderReport(msg) {
+    var rp = msg.report || {};
+    if (rp.tracking) {
+      return h("div", { class: "report done", id: "rp-" + msg.id, role: "status", "data-testid": "report-receipt" }, [
+        h("p", null, ["已受理您的投诉/举报，查询编号：", h("strong", { "data-testid": "report-tracking", text: rp.tracking })]),
+        h("p", { class: "muted", text: "请保存编号，可在上方“投诉查询”中查看办理进度" + (rp.deadline ? "（办理期限：" + rp.deadline.slice(0, 10) + "）" : "") + "。" })
+      ]);
+    }
+    if (!msg.reportOpen) return null;
+    var name = "rr-" + msg.id;
+    var form = h("form", { class: "report", id: "rp-" + msg.id, "aria-label": "投诉/举报这条回答", onsubmit: function (e) {
+      e.preventDefault(); submitReport(msg, form);
+    } }, [
+      h("fieldset", null, [
+        h("legend", { text: "投诉/举报原因" }),
+        h("div", { class: "reasons" }, REASONS.map(function (r, i) {
+          var id = name + "-" + i;
+          return h("span", { class: "reason" }, [
+            h("input", { type: "radio", name: name, id: id, value: r, checked: (rp.reason || REASONS[0]) === r, "data-k": "reason-" + i }),
+            h("label", { for: id, text: r })
+          ]);
+        }))
+      ]),
+      h("label", { for: "rn-" + msg.id, class: "note-label", text: "补充说明（选填）" }),
+      h("textarea", { id: "rn-" + msg.id, class: "report-note", rows: "2", maxlength: "500", "data-testid": "report-note", "data-k": "report-note" }),
+      rp.error ? h("p", { class: "error-text", role: "alert", text: rp.error }) : null,
+      h("div", { class: "actions" }, [
+        h("button", { type: "submit", class: "btn primary", "data-testid": "report-submit", "data-k": "report-submit", disabled: rp.sending, text: rp.sending ? "提交中…" : "提交" }),
+        h("button", { type: "button", class: "btn", "data-k": "report-cancel", text: "取消", onclick: function () { msg.reportOpen = false; update(msg); focusHead(msg); } })
+      ])
+    ]);
+    return form;
+  }
+  function focusReport(msg) {
+    var first = document.querySelector("#rp-" + CSS.escape(msg.id) + " input, #rp-" + CSS.escape(msg.id));
+    if (first) first.focus({ preventScroll: false });
+  }
+  function focusHead(msg) {
+    var head = document.getElementById("h-" + msg.id);
+    if (head) head.focus({ preventScroll: true });
+  }
+  async function submitReport(msg, form) {
+    var picked = form.querySelector("input[type=radio]:checked");
+    var note = form.querySelector("textarea").value.trim();
+    msg.report = { reason: picked ? picked.value : REASONS[0], sending: true };
+    update(msg);
+    try {
+      var res = await fetch(BASE + "/v1/reports", {
+        method: "POST", headers: headers(), body: JSON.stringify({ request_id: msg.requestId, reason: msg.report.reason, note: note })
+      });
+      var j = null;
+      try { j = await res.json(); } catch (e) { /* not JSON */ }
+      if (res.status !== 201 || !j || !j.tracking_number) throw new HttpError(res.status, friendlyError(res.status, j, res.headers.get("Retry-After")));
+      msg.report = { tracking: j.tracking_number, deadline: j.deadline || "" };
+      msg.reportOpen = false;
+      say("已受理，查询编号 " + j.tracking_number);
+    } catch (e) {
+      msg.report = { reason: msg.report.reason, error: e instanceof HttpError ? e.message : "提交失败，请检查网络后重试。" };
+    }
+    save(); update(msg);
+    var done = document.querySelector("#rp-" + CSS.escape(msg.id) + " [data-testid=report-tracking]");
+    if (!done) focusReport(msg);
+  }
+
+  // Looking a report up by its tracking number (GET /v1/reports/{n}).
+  var STATUS_NOTE = { "待处理": "已受理，等待处理", "处理中": "正在处理", "已办结": "已办结" };
+  async function lookupReport(e) {
+    e.preventDefault();
+    var n = $("zw-track").value.trim(), out = $("zw-lookup-out");
+    out.textContent = "";
+    if (!n) { out.textContent = "请输入查询编号。"; return; }
+    try {
+      var res = await fetch(BASE + "/v1/reports/" + encodeURIComponent(n), { headers: headers() });
+      var j = null;
+      try { j = await res.json(); } catch (err) { /* not JSON */ }
+      if (res.status === 404 || res.status === 422) { out.textContent = "未找到该编号，请核对后重试。"; return; }
+      if (!res.ok || !j) { out.textContent = friendlyError(res.status, j, res.headers.get("Retry-After")); return; }
+      out.appendChild(h("span", { "data-testid": "report-status", text: "办理状态：" + j.status }));
+      out.appendChild(document.createTextNode("（" + (STATUS_NOTE[j.status] || j.status) + "）；办理期限：" + String(j.deadline || "").slice(0, 10) + (j.overdue ? "，已超期" : "")));
+      if (j.handler_note) out.appendChild(h("p", { text: "答复：" + j.handler_note }));
+    } catch (err) {
+      out.textContent = "暂时无法查询，请稍后重试。";
+    }
   }
 
   function renderMsg(msg) {
@@ -264,7 +356,8 @@
       "aria-busy": msg.status === "streaming" ? "true" : "false", "data-status": msg.status
     }, [
       renderHead(msg),
-      body, renderClarify(msg), renderCard(msg), renderHandoff(msg), renderCitations(msg), err, renderFooter(msg)
+      body, renderClarify(msg), renderCard(msg), renderHandoff(msg), renderCitations(msg), err, renderFooter(msg),
+      renderReport(msg)
     ]);
   }
 
@@ -272,8 +365,20 @@
   // Alt+↑/↓ and screen-reader heading navigation, and the row where answer labels go.
   function renderHead(msg) {
     return h("div", { class: "msg-head" }, [
-      h("h2", { class: "who", id: "h-" + msg.id, tabindex: "-1", text: "助手回答" })
+      h("h2", { class: "who", id: "h-" + msg.id, tabindex: "-1", text: "助手回答" }),
+      renderLabel(msg)
     ]);
+  }
+  // The explicit AI-content label (《人工智能生成合成内容标识办法》): the server's wording, or the
+  // default until the answer's meta event has arrived; human-reviewed answers say so instead.
+  var DEFAULT_LABEL = "本回答由人工智能生成，仅供参考，请以官方发布为准";
+  function renderLabel(msg) {
+    if (msg.status === "error" && !msg.text) return null;
+    var lb = msg.label || { ai_generated: true, text: DEFAULT_LABEL };
+    return h("span", {
+      class: "ai-label" + (lb.ai_generated === false ? " human" : ""), "data-testid": "ai-label",
+      "data-ai-generated": lb.ai_generated === false ? "false" : "true", text: lb.text || DEFAULT_LABEL
+    });
   }
 
   function renderAll() {
@@ -380,6 +485,8 @@
     if (type === "meta") {
       if (d.session_id) state.sessionId = d.session_id;
       if (d.request_id) msg.requestId = d.request_id;
+      if (d.label) msg.label = d.label;
+      if (d.moderation) msg.moderation = d.moderation;
     } else if (type === "delta") {
       msg.text += d.text || "";
     } else if (type === "citations") {
@@ -392,6 +499,8 @@
       msg.clarify = d.clarify || d;
     } else if (type === "done") {
       msg.answeredBy = d.answered_by || "";
+      if (d.label) msg.label = d.label;
+      if (d.moderation) msg.moderation = d.moderation;
       msg.status = "done";
     } else if (type === "error") {
       msg.status = "error";
@@ -409,6 +518,8 @@
     msg.handoff = j.handoff || null;
     msg.clarify = j.clarify || null;
     msg.answeredBy = j.answered_by || "";
+    msg.label = j.label || null;
+    msg.moderation = j.moderation || null;
     msg.status = "done";
   }
 
@@ -561,6 +672,14 @@
   $("zw-large").addEventListener("click", function () { prefs.large = !prefs.large; store(PREFS, prefs); applyPrefs(); });
   $("zw-contrast").addEventListener("click", function () { prefs.contrast = !prefs.contrast; store(PREFS, prefs); applyPrefs(); });
   $("zw-new").addEventListener("click", newConversation);
+  $("zw-lookup").addEventListener("click", function (e) {
+    e.preventDefault();
+    var box = $("zw-lookup-box"), open = box.hidden;
+    box.hidden = !open;
+    $("zw-lookup").setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) $("zw-track").focus();
+  });
+  $("zw-lookup-form").addEventListener("submit", lookupReport);
 
   function closePanel() { if (EMBEDDED) window.parent.postMessage({ type: "zw-close" }, "*"); }
   if (EMBEDDED) $("zw-close").addEventListener("click", closePanel);
