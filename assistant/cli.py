@@ -23,6 +23,12 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--strict", action="store_true", help="fail on the first malformed file")
     ing.add_argument("--rebuild", action="store_true", help="re-embed everything")
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
+    ing.add_argument(
+        "--progress-json",
+        action="store_true",
+        help="print progress and the final report as JSON lines (for the console's ingest jobs)",
+    )
+    ing.add_argument("--settings-json", type=Path, help="read all settings from this JSON file")
 
     se = sub.add_parser("search", help="search the index")
     se.add_argument("query")
@@ -47,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings()
+    path = getattr(args, "settings_json", None)
+    settings = Settings(**json.loads(path.read_text(encoding="utf-8"))) if path else Settings()
     if getattr(args, "index", None):
         settings.index_dir = args.index
     if getattr(args, "knowledge", None):
@@ -61,8 +68,28 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from .ingest.build import ingest
 
     settings = _settings(args)
-    report = ingest(settings, strict=args.strict, rebuild=args.rebuild, progress=not args.quiet)
-    print(report.summary())  # counts, then each skipped file with its reason
+    if not args.progress_json:
+        report = ingest(settings, strict=args.strict, rebuild=args.rebuild, progress=not args.quiet)
+        print(report.summary())  # counts, then each skipped file with its reason
+        return 0
+
+    def emit(stage: str, fraction: float) -> None:
+        print(json.dumps({"stage": stage, "progress": round(fraction, 3)}), flush=True)
+
+    report = ingest(settings, strict=args.strict, rebuild=args.rebuild, on_progress=emit)
+    result = {
+        "added": report.added,
+        "changed": report.changed,
+        "removed": report.removed,
+        "unchanged": report.unchanged,
+        "skipped": [{"path": e.path, "reason": e.reason} for e in report.skipped],
+        "documents": report.documents_total,
+        "chunks": report.chunks_total,
+        "chunks_embedded": report.chunks_embedded,
+        "written": report.written,
+        "seconds": round(report.seconds, 2),
+    }
+    print(json.dumps({"stage": "done", "progress": 1.0, "report": result}, ensure_ascii=False), flush=True)
     return 0
 
 

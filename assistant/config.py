@@ -165,6 +165,27 @@ class SpeechSettings(BaseModel):
     rate: int = 160  # words per minute; espeak-ng's default is 175, a little slower reads better aloud
 
 
+class AdminSettings(BaseModel):
+    """Knowledge operations from the console (``/v1/admin``): index generations, ingest jobs, alerts."""
+
+    keep_generations: int = Field(
+        default=5, ge=1
+    )  # index generations kept for rollback (the current one included)
+    poll_interval_s: float = Field(default=1.0, gt=0)  # how often a serving process checks the index pointer
+    ingest_threads: int = Field(
+        default=1, ge=1
+    )  # torch/OMP/onnx threads of the ingest job (chat keeps the rest)
+    ingest_nice: int = Field(default=15, ge=0, le=19)  # CPU priority of the ingest job (higher: nicer)
+    ingest_timeout_s: float = Field(
+        default=1800.0, gt=0
+    )  # an ingest job running longer is stopped and failed
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024
+    )  # one uploaded knowledge file, for staff keys
+    expiry_warning_days: int = Field(default=30, ge=1)  # alert: documents expiring within this many days
+    uncited_days: int = Field(default=90, ge=1)  # alert: documents not cited in this many days
+
+
 class Settings(BaseSettings):
     """All settings. ``Settings()`` reads ``ASSISTANT_*`` env vars, e.g. ``ASSISTANT_EMBEDDER__NAME=hash``."""
 
@@ -183,6 +204,7 @@ class Settings(BaseSettings):
     api: APISettings = Field(default_factory=APISettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
     today: str = ""  # ISO date used for validity checks; empty: the real date
 
     @model_validator(mode="after")

@@ -17,7 +17,9 @@ import anyio
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from ..admin.services import build_admin
 from ..config import Settings
+from ..index.watch import PointerWatcher
 from ..sessions import SessionStore, make_session_store
 from ..speech import make_speech
 from .docs import install_docs
@@ -26,7 +28,19 @@ from .headers import APICORSMiddleware, SecurityHeadersMiddleware
 from .metrics import Metrics
 from .middleware import RequestContextMiddleware
 from .openapi import install_openapi
-from .routes import admin_me, chat, feedback, health, openai_compat, qr, search, sessions, speech
+from .routes import (
+    admin_documents,
+    admin_index,
+    admin_me,
+    chat,
+    feedback,
+    health,
+    openai_compat,
+    qr,
+    search,
+    sessions,
+    speech,
+)
 from .security import Guard
 
 if TYPE_CHECKING:
@@ -49,6 +63,7 @@ correlation id only.
 def _warm_up_in_background(app: FastAPI) -> asyncio.Task[None] | None:
     assistant = app.state.assistant
     if assistant.ready:
+        app.state.index_watcher.start()
         return None
 
     async def load() -> None:
@@ -58,6 +73,8 @@ def _warm_up_in_background(app: FastAPI) -> asyncio.Task[None] | None:
         except Exception as exc:  # reported by /readyz; the process stays up for /healthz
             app.state.load_error = f"{type(exc).__name__}: {exc}"
             log.error('{"event": "warm_up_failed", "error": %r}', app.state.load_error)
+            return
+        app.state.index_watcher.start()  # each process follows the index pointer (admin rollback, ingest jobs)
 
     return asyncio.create_task(load())
 
@@ -72,6 +89,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        app.state.index_watcher.stop()
+        await asyncio.to_thread(app.state.admin.close)
         app.state.store.close()
 
 
@@ -101,15 +120,37 @@ def create_app(
     app.state.speech = make_speech(settings.speech)
     app.state.answer_limiter = anyio.CapacityLimiter(answer_threads())
     app.state.qr_limiter = anyio.CapacityLimiter(1)  # QR codes are pure Python: one core at most
+    app.state.admin = build_admin(settings, on_index_written=assistant.refresh_index)
+    app.state.index_watcher = PointerWatcher(
+        settings.index_dir, assistant.refresh_index, settings.admin.poll_interval_s
+    )
 
     install_error_handlers(app)
     # Added innermost first; requests pass proxy headers → security headers → request context → CORS.
     app.add_middleware(APICORSMiddleware, allowed_origins=settings.api.allowed_origins)
-    app.add_middleware(RequestContextMiddleware, api=settings.api, metrics=metrics)
+    app.add_middleware(
+        RequestContextMiddleware,
+        api=settings.api,
+        metrics=metrics,
+        upload_limit=settings.admin.max_upload_bytes,
+        keys=app.state.guard.keys,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.api.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
-    for module in (chat, qr, openai_compat, search, sessions, feedback, health, speech, admin_me):
+    for module in (
+        chat,
+        qr,
+        openai_compat,
+        search,
+        sessions,
+        feedback,
+        health,
+        speech,
+        admin_me,
+        admin_documents,
+        admin_index,
+    ):
         app.include_router(module.router)
     install_docs(app)
     install_openapi(app, settings.api)
