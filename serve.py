@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     # The workers' settings see the address actually served (the default allowed origins follow it).
     os.environ["ASSISTANT_API__HOST"], os.environ["ASSISTANT_API__PORT"] = args.host, str(args.port)
     configure_logging(args.log_level.upper())
-    if not (api.widget_keys or api.kiosk_keys or api.admin_keys) and not _loopback(args.host):
+    if not (api.widget_keys or api.kiosk_keys or api.admin_keys or api.editor_keys or api.reviewer_keys) and not _loopback(args.host):
         logging.getLogger("assistant.api").warning(
             '{"event": "anonymous_on_network", "host": %r, "message": "no API keys are configured:'
             ' anyone who can reach this address may use the API and read sessions"}',

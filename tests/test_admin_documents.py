@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ def console(tmp_path: Path) -> Iterator[tuple[TestClient, Any]]:
     app = create_app(settings, Assistant.from_settings(settings))
     with TestClient(app) as client:
         client.headers["X-API-Key"] = ADMIN
+        deadline = time.monotonic() + 60
+        while client.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
         yield client, app
 
 
@@ -56,7 +60,7 @@ def _upload(client: TestClient, key: str = EDITOR, **form: str) -> Any:
 
 def test_upload_patch_rollback_restore_delete(console: tuple[TestClient, Any]) -> None:
     client, app = console
-    assert _ask(client)["answered_by"] == "handoff" or not cited(_ask(client)) & {"x"}
+    assert not any(d.startswith("up-") for d in cited(_ask(client)))
     res = _upload(client, department="市发展改革委", region="示例市")
     assert res.status_code == 202, res.text
     doc_id, job_id = res.json()["document_id"], res.json()["job_id"]

@@ -17,6 +17,8 @@ folder as it is when it starts, so it covers both changes).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -27,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,17 @@ def ingest_command(settings_file: Path, nice: int) -> list[str]:
     ]
     nice_bin = shutil.which("nice")
     return [nice_bin, "-n", str(nice), *command] if nice_bin and nice > 0 else command
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class IngestRunner:
@@ -142,8 +155,12 @@ class IngestRunner:
                 self._queue.task_done()
 
     def _run(self, job_id: str) -> None:
-        self.jobs.start(job_id, "正在读取知识库")
-        with tempfile.TemporaryDirectory(prefix="ingest-job-") as tmp:
+        self.jobs.start(job_id, "等待其他索引任务完成")
+        # one ingest at a time across every server process sharing this index directory
+        with _exclusive(Path(self.settings.index_dir) / ".ingest.lock"), tempfile.TemporaryDirectory(
+            prefix="ingest-job-"
+        ) as tmp:
+            self.jobs.progress(job_id, 0.0, "正在读取知识库")
             settings_file = Path(tmp) / "settings.json"
             settings_file.write_text(
                 json.dumps(child_settings(self.settings), ensure_ascii=False), encoding="utf-8"

@@ -19,12 +19,12 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ..admin.services import build_admin
 from ..config import Settings
-from ..index.watch import PointerWatcher
 from ..sessions import SessionStore, make_session_store
 from ..speech import make_speech
 from .docs import install_docs
 from .errors import install_error_handlers
 from .headers import APICORSMiddleware, SecurityHeadersMiddleware
+from .index_events import index_changed, make_index_watcher
 from .metrics import Metrics
 from .middleware import RequestContextMiddleware
 from .openapi import install_openapi
@@ -120,10 +120,9 @@ def create_app(
     app.state.speech = make_speech(settings.speech)
     app.state.answer_limiter = anyio.CapacityLimiter(answer_threads())
     app.state.qr_limiter = anyio.CapacityLimiter(1)  # QR codes are pure Python: one core at most
-    app.state.admin = build_admin(settings, on_index_written=assistant.refresh_index)
-    app.state.index_watcher = PointerWatcher(
-        settings.index_dir, assistant.refresh_index, settings.admin.poll_interval_s
-    )
+    app.state.notifier = None  # tells other replicas about a new index generation (issue 18 adds one)
+    app.state.admin = build_admin(settings, on_index_written=lambda: index_changed(app))
+    app.state.index_watcher = make_index_watcher(app)
 
     install_error_handlers(app)
     # Added innermost first; requests pass proxy headers → security headers → request context → CORS.

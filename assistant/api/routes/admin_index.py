@@ -20,6 +20,7 @@ from ..admin_schemas import (
     admin_errors,
 )
 from ..deps import EditorDep, StaffDep
+from ..index_events import index_changed
 
 router = APIRouter(prefix="/v1/admin", tags=["admin: index"])
 
@@ -69,7 +70,7 @@ async def rollback(request: Request, body: RollbackRequest, who: EditorDep) -> R
     admin.audit.record(
         who.actor, who.role or "admin", "index.rollback", body.generation, before=before, after=gen.name
     )
-    await asyncio.to_thread(request.app.state.assistant.refresh_index)  # this process at once; others poll
+    await asyncio.to_thread(index_changed, request.app)  # this process at once; the others follow
     return RollbackResult(generation=_gen(gen), serving=_serving(request))
 
 
