@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-dev index run serve test lint eval bench browser office speech axe vectors knowledge tune intent clean
+.PHONY: install install-dev index run serve test lint eval bench browser office speech axe postgres vectors knowledge tune intent clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -55,6 +55,13 @@ speech:                            ## Debian's espeak-ng (offline Mandarin read-
 	  else echo "warning: not root, cannot apt-get install espeak-ng; read-aloud falls back to the browser's own voices"; fi; \
 	fi
 
+postgres:                          ## Debian's PostgreSQL server for the storage contract tests (root only; skipped otherwise)
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	    || echo "warning: could not install postgresql; the PostgreSQL storage tests will be skipped"; \
+	  else echo "warning: not root, cannot apt-get install postgresql; the PostgreSQL storage tests will be skipped"; fi; \
+	fi
+
 AXE := .cache/npm/node_modules/axe-core/axe.min.js
 axe: $(AXE)                        ## axe-core (npm) for the accessibility tests, into the ignored .cache/npm
 $(AXE):
@@ -62,7 +69,7 @@ $(AXE):
 	@npm install --prefix .cache/npm --no-audit --no-fund --silent axe-core@4.14.1 >/dev/null 2>&1 \
 	  || echo "warning: could not npm install axe-core; the accessibility audits will be skipped"
 
-test: install-dev browser office speech axe ## install everything and run the whole suite
+test: install-dev browser office speech axe postgres ## install everything and run the whole suite
 	$(BIN)/python -m pytest -q
 
 lint: install-dev

@@ -21,6 +21,8 @@ import uvicorn
 
 from assistant.api.logging import configure_logging
 from assistant.config import Settings
+from assistant.errors import AssistantError
+from assistant.storage import Database
 
 
 def _loopback(host: str) -> bool:
@@ -34,9 +36,10 @@ def _loopback(host: str) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        api = Settings().api
+        settings = Settings()
     except ValueError as exc:  # pydantic's ValidationError: refuse to start, say why in one block
         sys.exit(f"serve.py: invalid settings, not starting:\n{exc}")
+    api = settings.api
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=api.host)
     parser.add_argument("--port", type=int, default=api.port)
@@ -47,7 +50,12 @@ def main(argv: list[str] | None = None) -> None:
     # The workers' settings see the address actually served (the default allowed origins follow it).
     os.environ["ASSISTANT_API__HOST"], os.environ["ASSISTANT_API__PORT"] = args.host, str(args.port)
     configure_logging(args.log_level.upper())
-    if not (api.widget_keys or api.kiosk_keys or api.admin_keys or api.editor_keys or api.reviewer_keys) and not _loopback(args.host):
+    try:  # upgrade the state database once here, so a bad URL stops the server before any worker starts
+        Database.from_settings(settings).close()
+    except AssistantError as exc:
+        sys.exit(f"serve.py: the state database is not usable, not starting: {exc}")
+    staff = api.admin_keys or api.editor_keys or api.reviewer_keys
+    if not (api.widget_keys or api.kiosk_keys or staff) and not _loopback(args.host):
         logging.getLogger("assistant.api").warning(
             '{"event": "anonymous_on_network", "host": %r, "message": "no API keys are configured:'
             ' anyone who can reach this address may use the API and read sessions"}',

@@ -66,9 +66,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .ingest.build import ingest
+    from .storage import Database
 
     settings = _settings(args)
     if not args.progress_json:
+        Database.from_settings(settings).close()  # upgrade the state database's schema (a no-op when current)
         report = ingest(settings, strict=args.strict, rebuild=args.rebuild, progress=not args.quiet)
         print(report.summary())  # counts, then each skipped file with its reason
         return 0
@@ -76,6 +78,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     def emit(stage: str, fraction: float) -> None:
         print(json.dumps({"stage": stage, "progress": round(fraction, 3)}), flush=True)
 
+    # a console job: the server that started it owns the state database; the child only indexes
     report = ingest(settings, strict=args.strict, rebuild=args.rebuild, on_progress=emit)
     result = {
         "added": report.added,

@@ -121,8 +121,10 @@ class APISettings(BaseModel):
     body_timeout_s: float = 15.0  # a request body not complete after this long is refused (408)
     # reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs); none by default
     trusted_proxies: list[str] = Field(default_factory=list)
-    session_db: Path = Path("var/sessions.sqlite3")
-    session_store: str = "sqlite"
+    session_db: Path = Path("var/sessions.sqlite3")  # the SQLite state file when database_url is empty
+    # sql: sessions in the state database (database_url); memory: lost on restart (tests, demos).
+    # "sqlite" is the old name of "sql" and still accepted.
+    session_store: str = "sql"
     session_idle_minutes: float = 1440.0  # a session unused this long is deleted; 0: kept until erased
 
     @model_validator(mode="after")
@@ -165,23 +167,42 @@ class SpeechSettings(BaseModel):
     rate: int = 160  # words per minute; espeak-ng's default is 175, a little slower reads better aloud
 
 
+class RetentionSettings(BaseModel):
+    """How long exchanges, feedback, reviews, reports and the audit log are kept (``assistant/storage/retention.py``)."""
+
+    days: int = 180  # records older than this are purged by the scheduled job
+    # the floor ``days`` may not go below (Art. 15 wants six months of records); lower it deliberately
+    minimum_days: int = 180
+    interval_minutes: float = (
+        360.0  # how often each replica tries the purge (one runs it at a time); 0: never
+    )
+
+    @model_validator(mode="after")
+    def _check_days(self) -> RetentionSettings:
+        if self.days < self.minimum_days:
+            raise ValueError(
+                f"retention.days={self.days} is below retention.minimum_days={self.minimum_days};"
+                " lower minimum_days too if a shorter period is really wanted"
+            )
+        return self
+
+
+class ReportSettings(BaseModel):
+    """Citizen complaints and reports about answers (``POST /v1/reports``)."""
+
+    deadline_days: int = 15  # a report not 已办结 this long after filing is overdue
+    max_note_chars: int = 1000
+
+
 class AdminSettings(BaseModel):
     """Knowledge operations from the console (``/v1/admin``): index generations, ingest jobs, alerts."""
 
-    keep_generations: int = Field(
-        default=5, ge=1
-    )  # index generations kept for rollback (the current one included)
-    poll_interval_s: float = Field(default=1.0, gt=0)  # how often a serving process checks the index pointer
-    ingest_threads: int = Field(
-        default=1, ge=1
-    )  # torch/OMP/onnx threads of the ingest job (chat keeps the rest)
-    ingest_nice: int = Field(default=15, ge=0, le=19)  # CPU priority of the ingest job (higher: nicer)
-    ingest_timeout_s: float = Field(
-        default=1800.0, gt=0
-    )  # an ingest job running longer is stopped and failed
-    max_upload_bytes: int = Field(
-        default=20 * 1024 * 1024, ge=1024
-    )  # one uploaded knowledge file, for staff keys
+    keep_generations: int = Field(default=5, ge=1)  # index generations kept for rollback (current included)
+    poll_interval_s: float = Field(default=1.0, gt=0)  # how often a process checks the index pointer
+    ingest_threads: int = Field(default=1, ge=1)  # torch/OMP/onnx threads of an ingest job
+    ingest_nice: int = Field(default=15, ge=0, le=19)  # CPU priority of an ingest job (higher: nicer)
+    ingest_timeout_s: float = Field(default=1800.0, gt=0)  # a job running longer is stopped and failed
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)  # one uploaded knowledge file
     expiry_warning_days: int = Field(default=30, ge=1)  # alert: documents expiring within this many days
     uncited_days: int = Field(default=90, ge=1)  # alert: documents not cited in this many days
 
@@ -204,6 +225,11 @@ class Settings(BaseSettings):
     api: APISettings = Field(default_factory=APISettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    # SQLAlchemy URL of the state database (sessions, audit, reports, ...): empty → the SQLite file
+    # ``api.session_db``; e.g. postgresql+psycopg://user:pass@host/db (docs/storage.md)
+    database_url: str = ""
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
     today: str = ""  # ISO date used for validity checks; empty: the real date
 

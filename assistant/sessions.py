@@ -1,31 +1,23 @@
-"""Conversation and feedback storage: the ``SessionStore`` seam, a registry, SQLite (default) and memory backends.
+"""Conversation and feedback storage: the ``SessionStore`` seam, the ``Exchange`` record and the memory store.
 
 Every stored text passes through ``mask_pii`` first, so 身份证号/手机号/银行卡号 never reach disk. The
-SQLite store keeps one file in WAL mode with ``synchronous=NORMAL`` (a commit is a WAL append, no
-fsync) and ``secure_delete`` on, so deleting a session overwrites its rows instead of leaving them in
-free pages. One connection is shared behind a lock: writes are serialised by SQLite anyway and this
-avoids a connection per request or per thread.
+real store is ``assistant.storage.SQLSessionStore`` (SQLite or PostgreSQL through SQLAlchemy, built
+by ``assistant.storage.Database``); ``MemorySessionStore`` is its deterministic fake for tests and
+throwaway demos.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from .config import APISettings
-from .errors import ConfigError, ConflictError, StorageError
+from .errors import ConflictError
 from .safety import mask_pii
 from .types import Turn
 
 RATINGS = ("up", "down")
-PURGE_EVERY_S = 60.0  # how often creating a session also deletes expired ones
 
 
 @dataclass
@@ -41,6 +33,11 @@ class Exchange:
     citations: list[dict[str, Any]] = field(default_factory=list)  # [{n, doc_id, title, url}]
     created_at: float = 0.0
     feedback: dict[str, Any] | None = None  # {rating, comment, created_at}
+    channel: str = ""  # widget | kiosk | api (by the kind of key), "" when unknown
+    confidence: float | None = None
+    department: str = ""  # the department of the [1] citation
+    hits: list[dict[str, Any]] = field(default_factory=list)  # [{doc_id, title, score}]
+    meta: dict[str, Any] = field(default_factory=dict)  # further per-answer fields: intent, moderation, label
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,190 +92,12 @@ def masked(exchange: Exchange) -> Exchange:
         handoff=exchange.handoff,
         citations=exchange.citations,
         created_at=exchange.created_at or time.time(),
+        channel=exchange.channel,
+        confidence=exchange.confidence,
+        department=exchange.department,
+        hits=exchange.hits,
+        meta=exchange.meta,
     )
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS exchanges (
-    request_id TEXT PRIMARY KEY,
-    session_id TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    answered_by TEXT NOT NULL DEFAULT '',
-    handoff TEXT NOT NULL DEFAULT '',
-    citations TEXT NOT NULL DEFAULT '[]'
-);
-CREATE INDEX IF NOT EXISTS exchanges_session ON exchanges(session_id, created_at);
-CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    last_active REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sessions_idle ON sessions(last_active);
-CREATE TABLE IF NOT EXISTS feedback (
-    request_id TEXT PRIMARY KEY REFERENCES exchanges(request_id) ON DELETE CASCADE,
-    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
-    comment TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL
-);
-"""
-
-
-class SQLiteSessionStore:
-    """Sessions in one SQLite file (WAL, survives restarts, safe to share between threads and workers)."""
-
-    def __init__(self, path: str | Path, idle_seconds: float = 0.0) -> None:
-        self.path = Path(path)
-        self.idle_seconds = idle_seconds
-        self._purged_at = 0.0
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA secure_delete=ON")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.executescript(_SCHEMA)
-
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
-        """The connection, locked, inside one transaction; SQLite failures become ``StorageError``."""
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.IntegrityError as exc:
-                raise ConflictError(f"already stored: {exc}") from None
-            except sqlite3.Error as exc:
-                raise StorageError(f"session storage failed: {exc}") from None
-
-    def _cutoff(self) -> float:
-        return time.time() - self.idle_seconds if self.idle_seconds > 0 else 0.0
-
-    def create(self, session_id: str, owner: str) -> None:
-        now = time.time()
-        with self._writing() as conn:
-            conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", (session_id, owner, now, now))
-        if self.idle_seconds > 0 and now - self._purged_at > PURGE_EVERY_S:
-            self._purged_at = now
-            self.purge_expired()
-
-    def purge_expired(self) -> int:
-        """Delete sessions idle past ``idle_seconds`` with their exchanges and feedback; how many went."""
-        cutoff = self._cutoff()
-        if not cutoff:
-            return 0
-        old = "SELECT session_id FROM sessions WHERE last_active < ?"
-        with self._writing() as conn:
-            conn.execute(
-                f"DELETE FROM feedback WHERE request_id IN (SELECT request_id FROM exchanges WHERE session_id IN ({old}))",
-                (cutoff,),
-            )
-            conn.execute(f"DELETE FROM exchanges WHERE session_id IN ({old})", (cutoff,))
-            n = conn.execute("DELETE FROM sessions WHERE last_active < ?", (cutoff,)).rowcount
-        return int(n)
-
-    def owner(self, session_id: str) -> str | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT owner FROM sessions WHERE session_id = ? AND last_active >= ?",
-                (session_id, self._cutoff()),
-            ).fetchone()
-        return None if row is None else str(row[0])
-
-    def session_of(self, request_id: str) -> str | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT session_id FROM exchanges WHERE request_id = ?", (request_id,)
-            ).fetchone()
-        return None if row is None else str(row[0])
-
-    def append(self, exchange: Exchange) -> None:
-        ex = masked(exchange)
-        cites = json.dumps(ex.citations, ensure_ascii=False)
-        with self._writing() as conn:
-            conn.execute(
-                "INSERT INTO sessions VALUES (?, '', ?, ?)"
-                " ON CONFLICT(session_id) DO UPDATE SET last_active = excluded.last_active",
-                (ex.session_id, ex.created_at, ex.created_at),
-            )
-            conn.execute(
-                "INSERT INTO exchanges VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    ex.request_id,
-                    ex.session_id,
-                    ex.created_at,
-                    ex.question,
-                    ex.answer,
-                    ex.answered_by,
-                    ex.handoff,
-                    cites,
-                ),
-            )
-
-    def exchanges(self, session_id: str, limit: int | None = None) -> list[Exchange] | None:
-        sql = (
-            "SELECT e.request_id, e.session_id, e.question, e.answer, e.answered_by, e.handoff, e.citations,"
-            " e.created_at, f.rating, f.comment, f.created_at FROM exchanges e"
-            " LEFT JOIN feedback f ON f.request_id = e.request_id WHERE e.session_id = ?"
-            " ORDER BY e.created_at DESC, e.rowid DESC"
-        )
-        params: tuple[Any, ...] = (session_id,)
-        if limit is not None:
-            sql += " LIMIT ?"
-            params += (limit,)
-        with self._lock:
-            rows = self._conn.execute(sql, params).fetchall()
-        if not rows:
-            return None
-        return [_row_to_exchange(r) for r in reversed(rows)]
-
-    def delete(self, session_id: str) -> bool:
-        with self._writing() as conn:
-            conn.execute(
-                "DELETE FROM feedback WHERE request_id IN (SELECT request_id FROM exchanges WHERE session_id = ?)",
-                (session_id,),
-            )
-            n = conn.execute("DELETE FROM exchanges WHERE session_id = ?", (session_id,)).rowcount
-            n += conn.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,)).rowcount
-        if n:
-            # Copy the WAL back into the main file and truncate it, so the deleted text is not
-            # left behind in the log either (secure_delete zeroed it in the pages).
-            with self._lock:
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return n > 0
-
-    def add_feedback(self, request_id: str, rating: str, comment: str = "") -> bool:
-        if rating not in RATINGS:
-            raise ValueError(f"rating must be one of {RATINGS}")
-        with self._writing() as conn:
-            exists = conn.execute("SELECT 1 FROM exchanges WHERE request_id = ?", (request_id,)).fetchone()
-            if not exists:
-                return False
-            conn.execute(
-                "INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
-                (request_id, rating, mask_pii(comment), time.time()),
-            )
-        return True
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-
-def _row_to_exchange(row: Sequence[Any]) -> Exchange:
-    rid, sid, question, answer, answered_by, handoff, cites, created, rating, comment, fb_at = row
-    feedback = {"rating": rating, "comment": comment, "created_at": fb_at} if rating else None
-    return Exchange(rid, sid, question, answer, answered_by, handoff, json.loads(cites), created, feedback)
 
 
 class MemorySessionStore:
@@ -355,20 +174,3 @@ class MemorySessionStore:
 
     def close(self) -> None:
         return None
-
-
-SESSION_STORES: dict[str, Callable[[APISettings], SessionStore]] = {
-    "sqlite": lambda api: SQLiteSessionStore(api.session_db, api.session_idle_minutes * 60.0),
-    "memory": lambda api: MemorySessionStore(api.session_idle_minutes * 60.0),
-}
-
-
-def make_session_store(api: APISettings) -> SessionStore:
-    """Build the store named by ``api.session_store``."""
-    try:
-        factory = SESSION_STORES[api.session_store]
-    except KeyError:
-        raise ConfigError(
-            f"unknown session store {api.session_store!r}; choose one of {sorted(SESSION_STORES)}"
-        ) from None
-    return factory(api)

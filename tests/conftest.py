@@ -56,6 +56,33 @@ def mini_settings(tmp_path: Path, mini_index: Path) -> Settings:
     return settings
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """One throw-away PostgreSQL server for the whole run (tests/_postgres.py); skipped when not installed."""
+    from _postgres import SKIP_REASON, PostgresServer, find_binaries
+
+    bindir = find_binaries()
+    if bindir is None:
+        pytest.skip(SKIP_REASON)
+    server = PostgresServer(bindir)
+    try:
+        server.start()
+    except Exception as exc:
+        server.stop()
+        detail = getattr(exc, "stderr", "") or exc
+        pytest.fail(f"PostgreSQL is installed but did not start: {detail}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
 NOT_UNIT = ("slow", "integration", "browser")
 
 

@@ -12,9 +12,16 @@ from pathlib import Path
 import pytest
 from _api_support import parse_sse
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from assistant.errors import ConflictError, StorageError
-from assistant.sessions import Exchange, MemorySessionStore, SQLiteSessionStore
+from assistant.sessions import Exchange, MemorySessionStore
+from assistant.storage import SQLSessionStore, open_session_store, sqlite_url
+
+
+def sqlite_store(path: Path | str, idle_seconds: float = 0.0) -> SQLSessionStore:
+    return open_session_store(sqlite_url(path), idle_seconds)
+
 
 Q = "办理普通护照需要什么材料？"
 KIOSK_A, KIOSK_B, WIDGET, ADMIN = (
@@ -64,7 +71,7 @@ def test_client_request_id_is_only_a_correlation_id(api_client: TestClient) -> N
     assert [e["question"] for e in stored] == [Q] and stored[0]["feedback"]["rating"] == "up"
 
 
-@pytest.mark.parametrize("make_store", [MemorySessionStore, lambda: SQLiteSessionStore(":memory:")])
+@pytest.mark.parametrize("make_store", [MemorySessionStore, lambda: sqlite_store(":memory:")])
 def test_an_existing_exchange_is_never_replaced(make_store: Callable[[], object]) -> None:
     store = make_store()
     store.append(Exchange("r1", "s1", "问题一", "回答一"))  # type: ignore[attr-defined]
@@ -159,8 +166,9 @@ def test_storage_failure_in_a_stream_is_an_error_event_not_done(
 
 
 def test_sqlite_write_failure_becomes_storage_error(tmp_path: Path) -> None:
-    store = SQLiteSessionStore(tmp_path / "s.db")
-    store._conn.execute("PRAGMA query_only=ON")  # every write now fails, like a full disk
+    store = sqlite_store(tmp_path / "s.db")
+    store.engine.dispose()  # new connections are made read-only: every write fails, like a full disk
+    event.listen(store.engine, "connect", lambda conn, _rec: conn.execute("PRAGMA query_only=ON"))
     with pytest.raises(StorageError):
         store.append(Exchange("r1", "s1", "q", "a"))
     store.close()
@@ -171,15 +179,13 @@ def test_sqlite_write_failure_becomes_storage_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_idle_sessions_expire_and_are_purged(kind: str, tmp_path: Path) -> None:
-    store = (
-        MemorySessionStore(idle_seconds=60) if kind == "memory" else SQLiteSessionStore(tmp_path / "s.db", 60)
-    )
+    store = MemorySessionStore(idle_seconds=60) if kind == "memory" else sqlite_store(tmp_path / "s.db", 60)
     store.create("old-session", "k1")
     store.append(Exchange("r1", "old-session", "q", "a", created_at=time.time() - 120))
     assert store.owner("old-session") is None  # idle for two minutes: gone
     store.create("new-session", "k1")
     assert store.owner("new-session") == "k1"
-    if isinstance(store, SQLiteSessionStore):
+    if isinstance(store, SQLSessionStore):
         store.purge_expired()
         rows = sqlite3.connect(tmp_path / "s.db").execute("SELECT count(*) FROM exchanges").fetchone()[0]
         assert rows == 0
@@ -189,7 +195,7 @@ def test_idle_sessions_expire_and_are_purged(kind: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_store_records_owner_and_the_session_of_an_exchange(kind: str, tmp_path: Path) -> None:
-    store = MemorySessionStore() if kind == "memory" else SQLiteSessionStore(tmp_path / "s.db")
+    store = MemorySessionStore() if kind == "memory" else sqlite_store(tmp_path / "s.db")
     store.create("s-owned", "key-a")
     with pytest.raises(ConflictError):
         store.create("s-owned", "key-b")  # a session is never taken over

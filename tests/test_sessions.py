@@ -11,16 +11,16 @@ import pytest
 
 from assistant.config import APISettings
 from assistant.errors import ConfigError
-from assistant.sessions import (
-    Exchange,
-    MemorySessionStore,
-    SessionStore,
-    SQLiteSessionStore,
-    history,
-    make_session_store,
-)
+from assistant.sessions import Exchange, MemorySessionStore, SessionStore, history
+from assistant.storage import SQLSessionStore, make_session_store, open_session_store, sqlite_url
 
 PHONE = "13812345678"
+
+
+def sqlite_store(path: Path | str, idle_seconds: float = 0.0) -> SQLSessionStore:
+    return open_session_store(sqlite_url(path), idle_seconds)
+
+
 ID_CARD = "11010519491231002X"
 
 
@@ -38,7 +38,7 @@ def _ex(rid: str, sid: str = "session-aaaa", q: str = "怎么办护照", a: str 
 @pytest.fixture(params=["sqlite", "memory"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> SessionStore:
     made: SessionStore = (
-        SQLiteSessionStore(tmp_path / "s.db") if request.param == "sqlite" else MemorySessionStore()
+        sqlite_store(tmp_path / "s.db") if request.param == "sqlite" else MemorySessionStore()
     )
     yield made  # type: ignore[misc]
     made.close()
@@ -117,11 +117,11 @@ def test_concurrent_appends_from_many_threads(store: SessionStore) -> None:
 
 def test_sqlite_sessions_survive_reopening(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "sessions.sqlite3"
-    first = SQLiteSessionStore(path)
+    first = sqlite_store(path)
     first.append(_ex("r1"))
     first.add_feedback("r1", "up")
     first.close()
-    second = SQLiteSessionStore(path)
+    second = sqlite_store(path)
     got = second.exchanges("session-aaaa")
     assert got is not None and got[0].question == "怎么办护照" and (got[0].feedback or {})["rating"] == "up"
     mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
@@ -131,7 +131,7 @@ def test_sqlite_sessions_survive_reopening(tmp_path: Path) -> None:
 
 def test_sqlite_delete_leaves_no_trace_in_the_file(tmp_path: Path) -> None:
     path = tmp_path / "sessions.sqlite3"
-    store = SQLiteSessionStore(path)
+    store = sqlite_store(path)
     secret = "独一无二的敏感问题内容ZQXJ"
     store.append(_ex("r1", q=secret, a="回答ZQXJ"))
     store.append(_ex("r2", sid="session-other", q="别的会话"))
@@ -149,7 +149,9 @@ def test_sqlite_delete_leaves_no_trace_in_the_file(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM exchanges").fetchone()[0] == 1
 
 
-@pytest.mark.parametrize("name,kind", [("sqlite", SQLiteSessionStore), ("memory", MemorySessionStore)])
+@pytest.mark.parametrize(
+    "name,kind", [("sql", SQLSessionStore), ("sqlite", SQLSessionStore), ("memory", MemorySessionStore)]
+)
 def test_registry_builds_the_named_store(tmp_path: Path, name: str, kind: Callable[..., object]) -> None:
     made = make_session_store(APISettings(session_store=name, session_db=tmp_path / "x.db"))
     assert isinstance(made, kind)  # type: ignore[arg-type]

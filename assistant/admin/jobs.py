@@ -44,7 +44,7 @@ THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUM
 
 def child_settings(settings: Settings) -> dict[str, Any]:
     """The settings the ingest child needs, with thread caps applied and no secrets."""
-    data = settings.model_dump(mode="json", exclude={"api", "llm"})
+    data = settings.model_dump(mode="json", exclude={"api", "llm", "database_url"})
     threads = settings.admin.ingest_threads
     data["embedder"]["threads"] = threads
     data["ocr"]["threads"] = threads
@@ -157,9 +157,10 @@ class IngestRunner:
     def _run(self, job_id: str) -> None:
         self.jobs.start(job_id, "等待其他索引任务完成")
         # one ingest at a time across every server process sharing this index directory
-        with _exclusive(Path(self.settings.index_dir) / ".ingest.lock"), tempfile.TemporaryDirectory(
-            prefix="ingest-job-"
-        ) as tmp:
+        with (
+            _exclusive(Path(self.settings.index_dir) / ".ingest.lock"),
+            tempfile.TemporaryDirectory(prefix="ingest-job-") as tmp,
+        ):
             self.jobs.progress(job_id, 0.0, "正在读取知识库")
             settings_file = Path(tmp) / "settings.json"
             settings_file.write_text(

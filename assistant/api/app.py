@@ -17,10 +17,12 @@ import anyio
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from ..admin.citations import citation_counts
 from ..admin.services import build_admin
 from ..config import Settings
-from ..sessions import SessionStore, make_session_store
+from ..sessions import SessionStore
 from ..speech import make_speech
+from ..storage import Database
 from .docs import install_docs
 from .errors import install_error_handlers
 from .headers import APICORSMiddleware, SecurityHeadersMiddleware
@@ -92,16 +94,25 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.index_watcher.stop()
         await asyncio.to_thread(app.state.admin.close)
         app.state.store.close()
+        if app.state.owns_db:
+            app.state.db.close()
 
 
 def create_app(
-    settings: Settings, assistant: Assistant | None = None, store: SessionStore | None = None
+    settings: Settings,
+    assistant: Assistant | None = None,
+    store: SessionStore | None = None,
+    db: Database | None = None,
 ) -> FastAPI:
-    """Build the app. Pass ``assistant``/``store`` to reuse ones built elsewhere (tests); else built from settings."""
+    """Build the app. Pass ``assistant``/``store``/``db`` to reuse ones built elsewhere (tests); else built
+    from settings. Opening the database upgrades its schema (an empty one needs no extra step)."""
     if assistant is None:
         from ..pipeline import Assistant
 
         assistant = Assistant.from_settings(settings)
+    owns_db = db is None
+    if db is None:
+        db = Database.from_settings(settings)
     app = FastAPI(
         title="政务助手 API",
         version="0.1.0",
@@ -113,7 +124,9 @@ def create_app(
     metrics = Metrics()
     app.state.settings = settings
     app.state.assistant = assistant
-    app.state.store = store if store is not None else make_session_store(settings.api)
+    app.state.db = db
+    app.state.owns_db = owns_db  # closed with the app unless the caller passed it in
+    app.state.store = store if store is not None else db.sessions
     app.state.metrics = metrics
     app.state.guard = Guard(settings.api, on_limited=lambda scope: metrics.rate_limited.labels(scope).inc())
     app.state.load_error = ""
@@ -121,7 +134,14 @@ def create_app(
     app.state.answer_limiter = anyio.CapacityLimiter(answer_threads())
     app.state.qr_limiter = anyio.CapacityLimiter(1)  # QR codes are pure Python: one core at most
     app.state.notifier = None  # tells other replicas about a new index generation (issue 18 adds one)
-    app.state.admin = build_admin(settings, on_index_written=lambda: index_changed(app))
+    app.state.admin = build_admin(
+        settings,
+        on_index_written=lambda: index_changed(app),
+        jobs=db.jobs,
+        versions=db.documents,
+        audit=db.audit,
+        citations=lambda since: citation_counts(db, since),
+    )
     app.state.index_watcher = make_index_watcher(app)
 
     install_error_handlers(app)

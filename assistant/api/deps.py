@@ -15,8 +15,10 @@ from .security import Principal, Role
 
 if TYPE_CHECKING:
     from ..pipeline import Assistant
+    from ..storage import Database
 else:
     Assistant = Any
+    Database = Any
 
 
 async def get_settings(request: Request) -> Settings:
@@ -37,6 +39,10 @@ async def get_assistant(request: Request) -> Assistant:
 
 async def get_store(request: Request) -> SessionStore:
     return request.app.state.store  # type: ignore[no-any-return]
+
+
+async def get_db(request: Request) -> Database:
+    return request.app.state.db
 
 
 async def get_metrics(request: Request) -> Metrics:
@@ -67,6 +73,7 @@ def require_role(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AssistantDep = Annotated[Assistant, Depends(get_assistant)]
 StoreDep = Annotated[SessionStore, Depends(get_store)]
+DatabaseDep = Annotated[Database, Depends(get_db)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
