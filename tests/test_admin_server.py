@@ -26,7 +26,7 @@ from web_fixtures import serve_py
 
 pytestmark = pytest.mark.integration
 
-WORKERS = 1
+WORKERS = 2  # each process follows the index pointer; jobs live in the shared state database
 OTHER_QUESTIONS = ["办理普通护照需要什么材料？", "居住证怎么办理？", POLICY_QUESTION]
 
 
@@ -51,7 +51,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "ASSISTANT_API__EDITOR_KEYS": json.dumps([EDITOR]),
         "ASSISTANT_API__REVIEWER_KEYS": json.dumps([REVIEWER]),
     }
-    with serve_py(env, startup_timeout_s=90, args=["--workers", str(WORKERS)]) as base:
+    with serve_py(env, startup_timeout_s=180, args=["--workers", str(WORKERS)]) as base:
         yield base
 
 
