@@ -83,7 +83,8 @@ class Catalog:
             for chunk in self._chunks(name):
                 summary = docs.get(chunk.doc_id)
                 if summary is None:
-                    meta = {k: chunk.metadata.get(k, "") for k in SUMMARY_FIELDS}
+                    meta: dict[str, Any] = {k: str(chunk.metadata.get(k) or "") for k in SUMMARY_FIELDS}
+                    meta["aliases"] = [str(a) for a in chunk.metadata.get("aliases") or []]
                     meta["title"] = meta["title"] or chunk.title
                     docs[chunk.doc_id] = summary = DocumentSummary(chunk.doc_id, 0, meta)
                 summary.chunks += 1

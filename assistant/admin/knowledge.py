@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConflictError, InvalidInputError, NotFoundError
-from ..ingest.overlay import OVERRIDE_FIELDS, Overlay, check_document_id, clean_overrides, safe_filename
+from ..ingest.overlay import Overlay, check_document_id, clean_overrides, safe_filename
 from .catalog import Catalog
 from .jobs import IngestRunner
 from .ports import AuditSink, JobRecord, VersionRecord, VersionStore
@@ -89,10 +89,10 @@ class KnowledgeOps:
     def update(self, who: Operator, doc_id: str, metadata: dict[str, Any]) -> JobRecord | None:
         """Set metadata overrides; a job when the indexed values change, else None."""
         fields = clean_overrides(metadata)
-        if not fields:
-            raise InvalidInputError(f"nothing to change; metadata fields: {', '.join(OVERRIDE_FIELDS)}")
         with self.overlay.locked():
             self._require(doc_id)
+            if not fields:
+                return None  # nothing asked, nothing changed
             before = self.state(doc_id)
             self.overlay.set_override(doc_id, {**before["override"], **fields})
             after = self.state(doc_id)

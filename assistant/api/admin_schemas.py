@@ -38,6 +38,10 @@ class WhoAmI(BaseModel):
 
 
 StatusName = Literal["现行有效", "已修订", "已废止"]
+# yyyy-mm-dd (or empty: no date); impossible days such as 02-31 are still refused (422)
+DATE_PATTERN = r"^(|\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))$"
+# the overlay's document id rule (ingest/overlay.py), or empty: the server picks one
+DOCUMENT_ID_PATTERN = r"^([A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9_.\u4e00-\u9fff-]{0,119})?$"
 
 
 class DocumentOut(BaseModel):
@@ -104,8 +108,8 @@ class MetadataPatch(BaseModel):
 
     title: str | None = Field(None, max_length=200)
     status: StatusName | None = None
-    effective_date: str | None = Field(None, max_length=20, description="yyyy-mm-dd, or empty")
-    expiry_date: str | None = Field(None, max_length=20, description="yyyy-mm-dd, or empty")
+    effective_date: str | None = Field(None, pattern=DATE_PATTERN, description="yyyy-mm-dd, or empty")
+    expiry_date: str | None = Field(None, pattern=DATE_PATTERN, description="yyyy-mm-dd, or empty")
     region: str | None = Field(None, max_length=100)
     department: str | None = Field(None, max_length=200)
     doc_number: str | None = Field(None, max_length=100, description="文号")

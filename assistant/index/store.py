@@ -248,10 +248,15 @@ def _cleanup(index_dir: Path, keep: int) -> None:
     gens = _generations(index_dir)
     for old in gens[: max(0, len(gens) - keep)]:
         if old.name != current:
-            shutil.rmtree(old, ignore_errors=True)
+            _remove_generation(old)
     for tmp in index_dir.glob("gen-*.tmp"):
         if _abandoned(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_generation(gen: Path) -> None:
+    """Delete one kept generation beyond ``keep`` (a vector backend with its own storage hooks in here)."""
+    shutil.rmtree(gen, ignore_errors=True)
 
 
 def _abandoned(tmp: Path) -> bool:

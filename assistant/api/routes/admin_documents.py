@@ -18,6 +18,8 @@ from ...admin.services import AdminServices
 from ...types import Filters
 from ...validity import today_iso
 from ..admin_schemas import (
+    DATE_PATTERN,
+    DOCUMENT_ID_PATTERN,
     AlertsOut,
     ChunkOut,
     DocumentAccepted,
@@ -146,16 +148,19 @@ def get_document(request: Request, document_id: str, _who: StaffDep) -> Document
     response_model=DocumentAccepted,
     responses=UPLOAD,
     summary="Upload a document in any loader format (md, txt, html, pdf, docx, JSON/JSONL/YAML, …)",
+    description="A file whose extension no loader reads, or an empty one, is refused with 422.",
 )
 def upload_document(
     who: EditorDep,
     request: Request,
     file: Annotated[UploadFile, File(description="the document file")],
-    document_id: Annotated[str, Form(max_length=120, description="id to use (default: generated)")] = "",
+    document_id: Annotated[
+        str, Form(pattern=DOCUMENT_ID_PATTERN, description="id to use (default: generated)")
+    ] = "",
     title: Annotated[str | None, Form(max_length=200)] = None,
     status: Annotated[StatusName | None, Form()] = None,
-    effective_date: Annotated[str | None, Form(max_length=20)] = None,
-    expiry_date: Annotated[str | None, Form(max_length=20)] = None,
+    effective_date: Annotated[str | None, Form(pattern=DATE_PATTERN)] = None,
+    expiry_date: Annotated[str | None, Form(pattern=DATE_PATTERN)] = None,
     region: Annotated[str | None, Form(max_length=100)] = None,
     department: Annotated[str | None, Form(max_length=200)] = None,
     doc_number: Annotated[str | None, Form(max_length=100)] = None,
