@@ -136,14 +136,19 @@ def test_keyboard_and_200_percent_zoom(browser: Any, console_base: str) -> None:
     page = _page(browser, 640, 450, scale=2)  # 1280×900 at 200 %
     try:
         page.goto(console_base + "/admin/documents")
-        page.keyboard.press("Tab")
-        assert page.evaluate("() => document.activeElement.textContent") == "跳到主要内容"
-        page.keyboard.press("Tab")  # the first nav link
-        assert page.evaluate("() => document.activeElement.textContent") == "文档"
-        page.locator("#adm-key").focus()
+        expect(page.locator("#adm-key")).to_be_focused()  # the login form takes the focus
         page.keyboard.type(EDITOR)
         page.keyboard.press("Enter")
         expect(page.get_by_test_id("doc-open").first).to_be_visible()
+        expect(page.locator("#adm-main")).to_be_focused()  # not lost with the login form
+        page.keyboard.press("Shift+Tab")  # the last nav link comes right before <main>
+        assert page.evaluate("() => document.activeElement.textContent") == "审计"
+        page.reload()  # still logged in (sessionStorage); the skip link is the first stop
+        expect(page.get_by_test_id("doc-open").first).to_be_visible()
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.textContent") == "跳到主要内容"
+        page.keyboard.press("Enter")
+        expect(page.locator("#adm-main")).to_be_focused()
         sideways = page.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )

@@ -61,7 +61,7 @@ def _upload(client: TestClient, key: str = EDITOR, **form: str) -> Any:
 def test_upload_patch_rollback_restore_delete(console: tuple[TestClient, Any]) -> None:
     client, app = console
     assert not any(d.startswith("up-") for d in cited(_ask(client)))
-    res = _upload(client, department="市发展改革委", region="示例市")
+    res = _upload(client, department="市发展改革委", region="示例市", type="policy")
     assert res.status_code == 202, res.text
     doc_id, job_id = res.json()["document_id"], res.json()["job_id"]
     job = wait_for_job(client.get, job_id)
@@ -72,6 +72,7 @@ def test_upload_patch_rollback_restore_delete(console: tuple[TestClient, Any]) -
     assert listed["items"][0]["id"] == doc_id and listed["items"][0]["uploaded"]
     detail = client.get(f"/v1/admin/documents/{doc_id}").json()
     assert detail["document"]["title"] == POLICY_TITLE and detail["document"]["department"] == "市发展改革委"
+    assert detail["document"]["type"] == "policy" and detail["upload"]["filename"] == "充电桩补贴.docx"
     assert any("二千元" in c["text"] for c in detail["chunks"])
     before_repeal = next(
         g["name"] for g in client.get("/v1/admin/index/generations").json()["items"] if g["current"]

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import queue
+import resource
 import shutil
 import subprocess
 import sys
@@ -178,6 +179,7 @@ class IngestRunner:
 
     def _child(self, job_id: str, settings_file: Path, stderr_file: Path) -> tuple[bool, str, dict[str, Any]]:
         started = time.monotonic()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         with open(stderr_file, "w+", encoding="utf-8", errors="replace") as err:
             process = subprocess.Popen(
                 list(self._command(settings_file)),
@@ -201,6 +203,10 @@ class IngestRunner:
             timer.cancel()
             self._process = None
         seconds = round(time.monotonic() - started, 1)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # CPU the child used (what the job costs on an idle box), next to its wall time
+        report["cpu_s"] = round(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 1)
+        report["wall_s"] = seconds
         if code != 0:
             tail = (stderr.strip().splitlines() or [f"exit status {code}"])[-1][:300]
             return False, f"索引更新失败（{seconds} 秒）：{tail}", report

@@ -38,6 +38,7 @@ class WhoAmI(BaseModel):
 
 
 StatusName = Literal["现行有效", "已修订", "已废止"]
+DocTypeName = Literal["guide", "policy", "law", "faq", "page"]
 # yyyy-mm-dd (or empty: no date); impossible days such as 02-31 are still refused (422)
 DATE_PATTERN = r"^(|\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))$"
 # the overlay's document id rule (ingest/overlay.py), or empty: the server picks one
@@ -107,6 +108,7 @@ class MetadataPatch(BaseModel):
     model_config = {"extra": "forbid"}
 
     title: str | None = Field(None, max_length=200)
+    type: DocTypeName | None = Field(None, description="guide | policy | law | faq | page")
     status: StatusName | None = None
     effective_date: str | None = Field(None, pattern=DATE_PATTERN, description="yyyy-mm-dd, or empty")
     expiry_date: str | None = Field(None, pattern=DATE_PATTERN, description="yyyy-mm-dd, or empty")

@@ -36,9 +36,11 @@ from .loaders.common import normalize_date
 
 ADMIN_DIRNAME = "_admin"
 STATUSES = (STATUS_CURRENT, STATUS_REVISED, STATUS_REPEALED)
+DOC_TYPES = ("guide", "policy", "law", "faq", "page")
 # metadata an operator may set; everything else comes from the file
 OVERRIDE_FIELDS = (
     "title",
+    "type",
     "status",
     "effective_date",
     "expiry_date",
@@ -68,6 +70,10 @@ def clean_overrides(fields: dict[str, Any]) -> dict[str, Any]:
         elif name == "aliases":
             items = value if isinstance(value, list) else re.split(r"[、，,；;\n]+", str(value))
             out[name] = [str(a).strip()[:40] for a in items if str(a).strip()][:50]
+        elif name == "type":
+            if value not in DOC_TYPES:
+                raise InvalidInputError(f"type must be one of {', '.join(DOC_TYPES)}")
+            out[name] = value
         elif name == "status":
             if value not in STATUSES:
                 raise InvalidInputError(f"status must be one of {', '.join(STATUSES)}")

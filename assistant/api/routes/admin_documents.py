@@ -22,6 +22,7 @@ from ..admin_schemas import (
     DOCUMENT_ID_PATTERN,
     AlertsOut,
     ChunkOut,
+    DocTypeName,
     DocumentAccepted,
     DocumentChanged,
     DocumentDetail,
@@ -158,6 +159,7 @@ def upload_document(
         str, Form(pattern=DOCUMENT_ID_PATTERN, description="id to use (default: generated)")
     ] = "",
     title: Annotated[str | None, Form(max_length=200)] = None,
+    type: Annotated[DocTypeName | None, Form(description="guide | policy | law | faq | page")] = None,
     status: Annotated[StatusName | None, Form()] = None,
     effective_date: Annotated[str | None, Form(pattern=DATE_PATTERN)] = None,
     expiry_date: Annotated[str | None, Form(pattern=DATE_PATTERN)] = None,
@@ -170,6 +172,7 @@ def upload_document(
         k: v
         for k, v in (
             ("title", title),
+            ("type", type),
             ("status", status),
             ("effective_date", effective_date),
             ("expiry_date", expiry_date),

@@ -223,6 +223,7 @@
       if (!key) { status("请输入密钥。", "err"); input.focus(); return; }
       api("/v1/admin/whoami", { key: key, login: true }).then(function (who) {
         setKey(key); status("登录成功。", "ok"); enter(who);
+        document.getElementById("adm-main").focus();  // the form is gone: keep the focus in the page
       }).catch(function (err) {
         status(err.status === 401 ? "密钥无效，请检查后重试。" : err, "err");
         input.select(); input.focus();

@@ -8,7 +8,7 @@
   var TYPE_NAMES = {}; TYPES.forEach(function (t) { if (t[0]) TYPE_NAMES[t[0]] = t[1]; });
   var ACCEPT = ".md,.markdown,.txt,.html,.htm,.pdf,.docx,.json,.jsonl,.yaml,.yml,.xlsx,.ofd,.png,.jpg,.jpeg,.tif,.tiff,.doc,.wps,.xls,.et";
   var ACTIONS = { upload: "上传", replace: "替换文件", update: "修改信息", "delete": "删除", restore: "恢复" };
-  var FIELD_NAMES = { title: "标题", status: "状态", effective_date: "生效日期", expiry_date: "失效日期", region: "地区", department: "部门", doc_number: "文号", aliases: "别名", deleted: "已删除", file: "文件" };
+  var FIELD_NAMES = { title: "标题", type: "类型", status: "状态", effective_date: "生效日期", expiry_date: "失效日期", region: "地区", department: "部门", doc_number: "文号", aliases: "别名", deleted: "已删除", file: "文件" };
 
   function field(id, label, input, hint) {
     input.id = id;
@@ -67,6 +67,7 @@
         h("div", { class: "form-grid" }, [
           field("up-file", "文件", file, "支持 Word、PDF、网页、文本、Markdown、表格、办事指南 JSON/YAML 等"),
           field("up-title", "标题（可选）", text("title")),
+          field("up-type", "类型", select("type", [["", "自动识别"]].concat(TYPES.slice(1)), "")),
           field("up-status", "状态", select("status", STATUSES, "现行有效")),
           field("up-region", "地区（可选）", text("region")),
           field("up-department", "部门（可选）", text("department")),
@@ -81,7 +82,7 @@
         ev.preventDefault();
         if (!file.files.length) { ZW.status("请选择要上传的文件。", "err"); file.focus(); return; }
         var data = new FormData(form);
-        ["title", "region", "department", "doc_number", "effective_date", "expiry_date", "aliases"].forEach(function (k) { if (!data.get(k)) data.delete(k); });
+        ["title", "type", "region", "department", "doc_number", "effective_date", "expiry_date", "aliases"].forEach(function (k) { if (!data.get(k)) data.delete(k); });
         var button = form.querySelector("button[type=submit]");
         button.disabled = true;
         ZW.api("/v1/admin/documents", { method: "POST", form: data }).then(function (res) {
@@ -180,6 +181,7 @@
       var form = h("form", { class: "card", "data-testid": "doc-edit", "aria-labelledby": "edit-title" }, [
         h("h3", { id: "edit-title", text: "修改信息" }),
         h("div", { class: "form-grid" }, [
+          field("e-type", "类型", select("type", TYPES.slice(1), d.type || "page")),
           field("e-status", "状态", select("status", STATUSES, d.status || "现行有效")),
           field("e-effective", "生效日期", text("effective_date", d.effective_date, "date")),
           field("e-expiry", "失效日期", text("expiry_date", d.expiry_date, "date")),
@@ -196,7 +198,7 @@
       form.addEventListener("submit", function (ev) {
         ev.preventDefault();
         var data = new FormData(form), body = {};
-        ["status", "effective_date", "expiry_date", "region", "department"].forEach(function (k) { if ((data.get(k) || "") !== (d[k] || "")) body[k] = data.get(k); });
+        ["type", "status", "effective_date", "expiry_date", "region", "department"].forEach(function (k) { if ((data.get(k) || "") !== (d[k] || "")) body[k] = data.get(k); });
         var aliases = String(data.get("aliases") || "").split(/[、，,；;\n]+/).map(function (s) { return s.trim(); }).filter(Boolean);
         if (aliases.join("、") !== (d.aliases || []).join("、")) body.aliases = aliases;
         if (!Object.keys(body).length) { ZW.status("没有修改。", "info"); return; }
