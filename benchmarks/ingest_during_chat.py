@@ -201,9 +201,8 @@ def main() -> None:
         env = {
             "ASSISTANT_KNOWLEDGE_DIR": str(tmp / "knowledge"),
             "ASSISTANT_INDEX_DIR": str(tmp / "index"),
-            "ASSISTANT_CACHE_DIR": str(
-                ROOT / ".cache"
-            ),  # the model images; embeddings cache is keyed by text
+            # the model images; the embeddings cache is keyed by text, so sharing it changes nothing
+            "ASSISTANT_CACHE_DIR": str(ROOT / ".cache"),
             "ASSISTANT_API__SESSION_DB": str(tmp / "state.sqlite3"),
             "ASSISTANT_API__ADMIN_KEYS": json.dumps([KEY]),
             "ASSISTANT_API__RATE_LIMIT_PER_MINUTE": "0",
@@ -213,8 +212,10 @@ def main() -> None:
         try:
             measure(server.base, 1, _after(3.0))  # warm-up
             runs["baseline"] = {"lat": measure(server.base, args.clients, _after(args.baseline_s))}
+            report(args, runs)  # each phase is written as soon as it ends
             lat, info = during_job(server, args.clients, args.paragraphs, "充电设施")
             runs["capped"] = {"lat": lat, **info}
+            report(args, runs)
         finally:
             server.stop()
         if args.uncapped:
@@ -225,9 +226,9 @@ def main() -> None:
                 measure(server.base, 1, _after(3.0))
                 lat, info = during_job(server, args.clients, args.paragraphs, "住房租赁")
                 runs["uncapped"] = {"lat": lat, **info}
+                report(args, runs)
             finally:
                 server.stop()
-    report(args, runs)
 
 
 def _after(seconds: float) -> Any:

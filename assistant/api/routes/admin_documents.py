@@ -55,13 +55,13 @@ def _operator(principal: Principal) -> Operator:
     return Operator(principal.actor, principal.role or "admin")
 
 
-def _out(admin: AdminServices, summary: DocumentSummary, today: str) -> DocumentOut:
+def _outs(admin: AdminServices, summaries: list[DocumentSummary], today: str) -> list[DocumentOut]:
     overlay = admin.knowledge.overlay
-    return DocumentOut(
-        **summary.to_dict(today),
-        uploaded=overlay.upload_of(summary.id) is not None,
-        overridden=bool(overlay.override_of(summary.id)),
-    )
+    uploads, overrides = overlay.uploads(), overlay.overrides()  # read once per response
+    return [
+        DocumentOut(**d.to_dict(today), uploaded=d.id in uploads, overridden=bool(overrides.get(d.id)))
+        for d in summaries
+    ]
 
 
 def _today(request: Request) -> str:
@@ -93,7 +93,7 @@ def list_documents(
     found = admin.catalog.search(flt, today, ids)
     page = found[offset : offset + limit]
     return DocumentList(
-        items=[_out(admin, d, today) for d in page],
+        items=_outs(admin, page, today),
         total=len(found),
         offset=offset,
         limit=limit,
@@ -136,7 +136,7 @@ def get_document(request: Request, document_id: str, _who: StaffDep) -> Document
     summary, chunks = admin.catalog.get(document_id)
     state = admin.knowledge.state(document_id)
     return DocumentDetail(
-        document=_out(admin, summary, _today(request)),
+        document=_outs(admin, [summary], _today(request))[0],
         chunks=[ChunkOut(id=c.id, section=c.section, kind=c.kind, text=c.text) for c in chunks],
         override=state["override"],
         upload=state["upload"],
