@@ -7,6 +7,9 @@ Settings are validated first: empty or too-short API keys stop the server here. 
 server is anonymous — fine on loopback, loudly warned about on any other address. uvicorn's own
 proxy-header handling is off (it trusts ``X-Forwarded-For`` from 127.0.0.1 by default); the app
 believes forwarded headers only from ``api.trusted_proxies``.
+
+The state database (``ASSISTANT_DATABASE_URL``, SQLite by default) is opened and its schema upgraded
+here once before any worker starts, so an unreachable database stops the server with one line.
 """
 
 from __future__ import annotations

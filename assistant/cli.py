@@ -1,4 +1,4 @@
-"""Command line: ``python -m assistant ingest|search|ask`` (the server is ``serve.py``); errors become one clear line and exit code 2."""
+"""Command line: ``python -m assistant ingest|search|ask|vectors|retention`` (the server is ``serve.py``); errors become one clear line and exit code 2."""
 
 from __future__ import annotations
 
@@ -49,6 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     ve.add_argument("--index", type=Path)
     ve.add_argument("--knowledge", type=Path, help="knowledge directory the file goes in")
     ve.add_argument("--out", type=Path, help="file to write (default: <knowledge>/_vectors/embeddings.npz)")
+    re_ = sub.add_parser("retention", help="purge records past retention.days, or export them for auditors")
+    rsub = re_.add_subparsers(dest="action", required=True)
+    rsub.add_parser("purge", help="delete exchanges, feedback, reviews, closed reports, audit past retention")
+    ex = rsub.add_parser(
+        "export", help="write exchanges (+feedback), reports and audit entries as JSON lines"
+    )
+    ex.add_argument("--out", type=Path, required=True, help="the .jsonl file to write")
+    ex.add_argument("--since", help="from this ISO date/time (UTC, inclusive)")
+    ex.add_argument("--until", help="up to this ISO date/time (UTC, exclusive)")
     return p
 
 
@@ -157,7 +166,41 @@ def cmd_vectors(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "ask": cmd_ask, "vectors": cmd_vectors}
+def _timestamp(value: str | None) -> float | None:
+    """Unix seconds of an ISO date or date-time (UTC unless it names an offset)."""
+    if not value:
+        return None
+    from datetime import UTC, datetime
+
+    parsed = datetime.fromisoformat(value)  # ValueError → exit 2 with the message
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    from .storage import Database
+    from .storage.retention import export, purge
+
+    settings = _settings(args)
+    db = Database.from_settings(settings)
+    try:
+        if args.action == "purge":
+            counts = purge(db, settings.retention, actor="cli")
+            print(f"purged records older than {settings.retention.days} days: {json.dumps(counts)}")
+        else:
+            counts = export(db, args.out, since=_timestamp(args.since), until=_timestamp(args.until))
+            print(f"wrote {sum(counts.values())} records to {args.out}: {json.dumps(counts)}")
+    finally:
+        db.close()
+    return 0
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "search": cmd_search,
+    "ask": cmd_ask,
+    "vectors": cmd_vectors,
+    "retention": cmd_retention,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -167,6 +167,21 @@ class SpeechSettings(BaseModel):
     rate: int = 160  # words per minute; espeak-ng's default is 175, a little slower reads better aloud
 
 
+class CuratedSettings(BaseModel):
+    """Curated answers (``assistant/curated``): when a question counts as asking for one.
+
+    Calibrated on the dev sets (``python -m tools.calibrate_curated``; the trade-off table is in
+    docs/curated.md): at these values 81 % of paraphrases match and no unrelated dev question is caught
+    (12 of 1,828 negatives are, all on the same topic: near-duplicates of an entry's question).
+    """
+
+    enabled: bool = True
+    threshold: float = 0.92  # cosine of the question and a variant (query embeddings)
+    min_lexical: float = 0.2  # character-bigram Dice with that variant
+    margin: float = 0.0  # best entry ahead of the next entry with another answer by at least this
+    check_s: float = 1.0  # how often a worker reads the database's change counter (0: every question)
+
+
 class RetentionSettings(BaseModel):
     """How long exchanges, feedback, reviews, reports and the audit log are kept (``assistant/storage/retention.py``)."""
 
@@ -225,6 +240,7 @@ class Settings(BaseSettings):
     api: APISettings = Field(default_factory=APISettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    curated: CuratedSettings = Field(default_factory=CuratedSettings)
     # SQLAlchemy URL of the state database (sessions, audit, reports, ...): empty → the SQLite file
     # ``api.session_db``; e.g. postgresql+psycopg://user:pass@host/db (docs/storage.md)
     database_url: str = ""

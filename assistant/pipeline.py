@@ -1,8 +1,10 @@
-"""The ``Assistant``: parse → rewrite → retrieve → intent → hand off / refuse / clarify / answer, for the API and evals.
+"""The ``Assistant``: parse → rewrite → retrieve → intent → curated → hand off / refuse / clarify / answer, for the API and evals.
 
 It knows nothing of HTTP. Every stage's time is reported in ``Answer.timings`` (milliseconds). The
 intent model (``answer.intent``) classifies the self-contained question with the query vector the
-retriever already computed; its label and probability go on ``Answer.intent``.
+retriever already computed; its label and probability go on ``Answer.intent``. The same vector looks
+the question up among operators' curated answers (``assistant.curated``); a match is handed to
+``respond``, which gives it after the hand-off checks.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from .answering.base import Answerer, make_answerer
 from .answering.respond import respond
 from .config import Settings
 from .conversation import rewrite
-from .embedders import make_embedder
+from .curated import CuratedMatcher, CuratedSource, MemoryCuratedSource, curated_answer
+from .embedders import Embedder, make_embedder
 from .errors import ConfigError, InvalidInputError
 from .intent import IntentClassifier, make_intent_classifier
 from .query import Query
 from .retrieval import HybridRetriever, Retriever
 from .safety import mask_answer
 from .text import load_tokenizer
-from .types import Answer, Event, Filters, Hit, Turn
+from .types import Answer, Chunk, Event, Filters, Hit, Turn
+from .validity import today_iso
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +89,17 @@ class Assistant:
         retriever: Retriever,
         answerer: Answerer,
         intent: IntentClassifier | None = None,
+        curated: CuratedMatcher | None = None,
+        chunks_of: Callable[[str], Sequence[Chunk]] | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = retriever
         self.answerer = answerer
         self.intent = intent  # None: the rule classifier alone (answer.intent = none, or a fallback)
+        self.curated = curated  # None: no curated answers
+        self._chunks_of = chunks_of or (lambda doc_id: [])  # a curated answer's sources, by document id
+        self.embedder = embedder  # the query embedder (insights cluster questions with it)
         self._ready = False
 
     @classmethod
@@ -99,7 +109,16 @@ class Assistant:
         retriever = HybridRetriever(settings.index_dir, embedder, settings.retrieval, settings.today)
         name = settings.answer.intent
         intent = make_intent_classifier(name, embedder) if name != "none" else None
-        return cls(settings, retriever, make_answerer(settings, chunk_source=retriever.chunks_of), intent)
+        curated = CuratedMatcher(embedder, MemoryCuratedSource(), settings.curated, settings.today)
+        answerer = make_answerer(settings, chunk_source=retriever.chunks_of)
+        return cls(settings, retriever, answerer, intent, curated, retriever.chunks_of, embedder)
+
+    def use_curated_source(self, source: CuratedSource) -> None:
+        """Read curated answers from ``source`` (the app's database) instead of the empty default."""
+        if self.curated is not None:
+            self.curated.source = source
+            if self._ready:
+                self.curated.warm_up()
 
     def warm_up(self) -> None:
         """Open the index and load models; raises ``IndexMissingError`` when there is no index."""
@@ -111,6 +130,8 @@ class Assistant:
             except ConfigError as exc:  # e.g. the hash embedder, or weights trained with another one
                 log.warning("intent model %r not used, rule classifier only: %s", self.intent.name, exc)
                 self.intent = None
+        if self.curated is not None:
+            self.curated.warm_up()  # embeds the entries' question variants
         load_tokenizer()  # the tokenizer Query.parse uses, so the first question does not pay for it
         self._ready = True
 
@@ -146,6 +167,7 @@ class Assistant:
             t = time.perf_counter()
             query = query.with_intent(self.intent.predict(query.text, vector))
             timings["intent_ms"] = _ms(t)
+        curated = self._curated(query, vector, timings)
         t = time.perf_counter()
         ans = respond(
             query,
@@ -153,6 +175,7 @@ class Assistant:
             answerer=self.answerer,
             settings=self.settings,
             relevance_floor=self.retriever.relevance_floor,
+            curated=curated,
         )
         mask_answer(ans)  # a source may quote someone's card or ID number
         if query.intent is not None:
@@ -161,6 +184,20 @@ class Assistant:
         timings["total_ms"] = _ms(started)
         ans.timings = timings
         return ans
+
+    def has_document(self, doc_id: str) -> bool:
+        """True when the loaded index holds ``doc_id`` (curated answers cite documents by id)."""
+        return bool(self._chunks_of(doc_id)) if self._ready else False
+
+    def _curated(self, query: Query, vector: Any, timings: dict[str, float]) -> Answer | None:
+        """The curated answer ``query`` asks for (``assistant.curated``), or None."""
+        if self.curated is None:
+            return None
+        t = time.perf_counter()
+        match = self.curated.match(query.text, vector)
+        found = curated_answer(match, self._chunks_of, today_iso(self.settings.today)) if match else None
+        timings["curated_ms"] = _ms(t)
+        return found
 
     def stream(self, question: str, history: Sequence[Turn] = (), region: str | None = None) -> AnswerStream:
         """The answer as typed events (see ``answer_events``), with the finished ``Answer`` on the side."""

@@ -56,6 +56,9 @@ class SessionStore(Protocol):
     def session_of(self, request_id: str) -> str | None:
         """The session an exchange belongs to; None for an unknown exchange id."""
 
+    def get(self, request_id: str) -> Exchange | None:
+        """One exchange (with its feedback) by its request id; None when unknown or deleted."""
+
     def append(self, exchange: Exchange) -> None:
         """Add one exchange to its session (created, owner "", if new); ``ConflictError`` if its id exists."""
 
@@ -131,6 +134,11 @@ class MemorySessionStore:
         with self._lock:
             ex = self._by_request.get(request_id)
         return None if ex is None else ex.session_id
+
+    def get(self, request_id: str) -> Exchange | None:
+        with self._lock:
+            ex = self._by_request.get(request_id)
+            return None if ex is None else Exchange(**asdict(ex))
 
     def append(self, exchange: Exchange) -> None:
         ex = masked(exchange)

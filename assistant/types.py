@@ -210,7 +210,7 @@ class Turn:
 
 
 AnsweredBy = Literal[
-    "extractive", "llm", "llm_fallback_extractive", "handoff", "clarify", "scope", "greeting"
+    "extractive", "llm", "llm_fallback_extractive", "handoff", "clarify", "scope", "greeting", "curated"
 ]
 
 

@@ -23,11 +23,12 @@ from pathlib import Path
 SKIP_REASON = "PostgreSQL server binaries not found; install Debian's postgresql (make postgres)"
 
 
-def find_binaries() -> Path | None:
+def find_binaries(pattern: str = "/usr/lib/postgresql/*/bin") -> Path | None:
     """The newest ``/usr/lib/postgresql/<major>/bin`` holding initdb and pg_ctl (or ``$PG_BINDIR``)."""
     candidates = [os.environ["PG_BINDIR"]] if os.environ.get("PG_BINDIR") else []
+    found = glob.glob(pattern)
     candidates += sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True
+        found, key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0, reverse=True
     )
     for folder in candidates:
         if (Path(folder) / "initdb").exists() and (Path(folder) / "pg_ctl").exists():

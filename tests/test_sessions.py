@@ -1,4 +1,4 @@
-"""SessionStore contract, run against every backend; SQLite persistence and real deletion."""
+"""SessionStore contract, run against every backend (SQLite, PostgreSQL, memory); SQLite persistence and real deletion."""
 
 from __future__ import annotations
 
@@ -35,11 +35,15 @@ def _ex(rid: str, sid: str = "session-aaaa", q: str = "怎么办护照", a: str 
     )
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "postgresql", "memory"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> SessionStore:
-    made: SessionStore = (
-        sqlite_store(tmp_path / "s.db") if request.param == "sqlite" else MemorySessionStore()
-    )
+    made: SessionStore
+    if request.param == "sqlite":
+        made = sqlite_store(tmp_path / "s.db")
+    elif request.param == "postgresql":
+        made = open_session_store(request.getfixturevalue("postgres_url"))
+    else:
+        made = MemorySessionStore()
     yield made  # type: ignore[misc]
     made.close()
 
@@ -161,3 +165,14 @@ def test_registry_builds_the_named_store(tmp_path: Path, name: str, kind: Callab
 def test_registry_refuses_unknown_store() -> None:
     with pytest.raises(ConfigError, match="unknown session store"):
         make_session_store(APISettings(session_store="redis-but-not-installed"))
+
+
+def test_get_returns_one_exchange_with_its_feedback(store: SessionStore) -> None:
+    store.append(_ex("r1", q=f"我的手机{PHONE}"))
+    store.add_feedback("r1", "down", "不对")
+    got = store.get("r1")
+    assert got is not None and got.session_id == "session-aaaa" and PHONE not in got.question
+    assert got.feedback is not None and got.feedback["rating"] == "down"
+    assert store.get("missing") is None
+    store.delete("session-aaaa")
+    assert store.get("r1") is None

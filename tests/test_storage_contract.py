@@ -80,6 +80,22 @@ def test_models_and_migrations_describe_the_same_schema(db: Database) -> None:
     assert diffs == []
 
 
+def test_migrations_downgrade_to_nothing_and_upgrade_again(url: str) -> None:
+    from alembic import command
+
+    from assistant.storage.migrate import alembic_config
+
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        command.downgrade(alembic_config(conn), "base")
+        conn.commit()
+    assert not TABLES & set(inspect(engine).get_table_names())
+    upgrade(engine)
+    assert set(inspect(engine).get_table_names()) >= TABLES
+    engine.dispose()
+
+
 def test_replicas_starting_together_do_not_race_on_the_upgrade(url: str) -> None:
     # separate processes, like replicas (Alembic's context is process-global, so threads would not do)
     code = (
@@ -312,3 +328,50 @@ def test_curated_answers_and_reviews_round_trip(db: Database) -> None:
     assert [r.verdict for r in db.reviews.list(request_id="r1")] == ["needs_curated"]
     with pytest.raises(InvalidInputError):
         db.reviews.add("r1", "meh", reviewer="rv")
+
+
+# --- a file from the earlier sqlite3 session store ---------------------------------------------------
+
+LEGACY_SCHEMA = """
+CREATE TABLE exchanges (request_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, created_at REAL NOT NULL,
+    question TEXT NOT NULL, answer TEXT NOT NULL, answered_by TEXT NOT NULL DEFAULT '',
+    handoff TEXT NOT NULL DEFAULT '', citations TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX exchanges_session ON exchanges(session_id, created_at);
+CREATE TABLE sessions (session_id TEXT PRIMARY KEY, owner TEXT NOT NULL, created_at REAL NOT NULL,
+    last_active REAL NOT NULL);
+CREATE INDEX sessions_idle ON sessions(last_active);
+CREATE TABLE feedback (request_id TEXT PRIMARY KEY REFERENCES exchanges(request_id) ON DELETE CASCADE,
+    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')), comment TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL);
+"""
+
+
+def test_a_file_of_the_old_sqlite3_store_is_adopted_with_its_conversations(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "sessions.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(LEGACY_SCHEMA)
+    now = time.time()
+    old.execute("INSERT INTO sessions VALUES ('s1', 'key-a', ?, ?)", (now, now))
+    cites = '[{"n": 1, "doc_id": "d1", "title": "护照", "url": ""}]'
+    for rid in ("r2", "r1", "r3"):  # insertion order, not id order, is the conversation's order
+        old.execute(
+            "INSERT INTO exchanges VALUES (?, 's1', ?, ?, '回答', 'extractive', '', ?)",
+            (rid, now, f"问{rid}", cites),
+        )
+    old.execute("INSERT INTO feedback VALUES ('r1', 'down', '不对', ?)", (now,))
+    old.commit()
+    old.close()
+
+    db = Database.open(sqlite_url(path))
+    got = db.sessions.exchanges("s1")
+    assert got is not None and [e.request_id for e in got] == ["r2", "r1", "r3"]
+    assert got[0].citations[0]["doc_id"] == "d1" and got[1].feedback is not None
+    assert db.sessions.owner("s1") == "key-a"
+    db.sessions.append(_ex("r4", sid="s1"))  # and the new columns work on it
+    assert not {t for t in inspect(db.engine).get_table_names() if t.startswith("legacy_")}
+    db.close()
+    again = Database.open(sqlite_url(path))  # a second start changes nothing
+    assert [e.request_id for e in again.sessions.exchanges("s1") or []] == ["r2", "r1", "r3", "r4"]
+    again.close()

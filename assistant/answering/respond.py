@@ -109,6 +109,7 @@ def respond(
     answerer: Answerer,
     settings: Settings,
     relevance_floor: float | None = None,
+    curated: Answer | None = None,
 ) -> Answer:
     """The reply to ``query`` given the hits retrieved for ``query.text`` (the self-contained question).
 
@@ -117,7 +118,8 @@ def respond(
        hand-off (with the department's phone when the hits know it), by the rule classifier
        (``classify``) or, when confident, the intent model (``query.intent``, ``model_decision``); an
        off-topic message or a greeting (the model, confident) → a short scope statement or greeting,
-       no quote; 2. no hits left, a best dense score
+       no quote; 1b. a curated answer the message matched (``curated``, built by ``assistant.curated``
+       from an operator's entry) → that answer; 2. no hits left, a best dense score
        below the relevance floor (the embedder's calibrated ``relevance_floor`` unless
        ``answer.relevance_floor`` is set), or confidence below ``answer.min_confidence`` → honest
        refusal + hand-off; 3. the question names a place none of the top hits applies to (上海's rules
@@ -143,6 +145,9 @@ def respond(
         )
     if model is not None:
         return handed_off(build_handoff(model, on_topic(query, valid), settings))
+    if curated is not None:
+        curated.question, curated.rewritten_question, curated.hits = query.raw, query.text, valid
+        return curated
     if should_refuse(valid, settings, conf, relevance_floor):
         return handed_off(build_handoff("low_confidence" if valid else "no_knowledge", valid, settings))
     place = uncovered_place(query.places, valid)

@@ -2,12 +2,15 @@
 
 Start-up loads the index in a worker thread (``asyncio.to_thread``) without blocking the server, so
 ``/healthz`` answers at once and ``/readyz`` (and chat/search) return 503 until the assistant is ready.
+Building the app opens the state database (``assistant.storage``), upgrading its schema first; the
+lifespan also runs the retention purge every ``retention.interval_minutes`` (one replica at a time).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -20,6 +23,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from ..admin.citations import citation_counts
 from ..admin.services import build_admin
 from ..config import Settings
+from ..errors import ConfigError
 from ..sessions import SessionStore
 from ..speech import make_speech
 from ..storage import Database
@@ -31,14 +35,18 @@ from .metrics import Metrics
 from .middleware import RequestContextMiddleware
 from .openapi import install_openapi
 from .routes import (
+    admin_audit,
+    admin_curated,
     admin_documents,
     admin_index,
     admin_me,
+    admin_review,
     chat,
     feedback,
     health,
     openai_compat,
     qr,
+    reports,
     search,
     sessions,
     speech,
@@ -81,16 +89,43 @@ def _warm_up_in_background(app: FastAPI) -> asyncio.Task[None] | None:
     return asyncio.create_task(load())
 
 
+RETENTION_FIRST_RUN_S = 60.0  # the first purge attempt this long after start (then every interval)
+
+
+def _retention_in_background(app: FastAPI) -> asyncio.Task[None] | None:
+    """Every ``retention.interval_minutes``, purge records past ``retention.days`` (one replica at a time)."""
+    from ..storage.retention import run_once
+
+    retention = app.state.settings.retention
+    if retention.interval_minutes <= 0:
+        return None
+    interval = retention.interval_minutes * 60.0
+
+    async def loop() -> None:
+        await asyncio.sleep(min(RETENTION_FIRST_RUN_S, interval))
+        while True:
+            try:
+                counts = await asyncio.to_thread(run_once, app.state.db, retention)
+                if counts is not None:
+                    log.info('{"event": "retention_purge", "counts": %s}', json.dumps(counts))
+            except Exception as exc:  # a failed purge is retried next interval; the server stays up
+                log.error('{"event": "retention_purge_failed", "error": %r}', f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(interval)
+
+    return asyncio.create_task(loop())
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    task = _warm_up_in_background(app)
+    tasks = [t for t in (_warm_up_in_background(app), _retention_in_background(app)) if t is not None]
     try:
         yield
     finally:
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         app.state.index_watcher.stop()
         await asyncio.to_thread(app.state.admin.close)
         app.state.store.close()
@@ -127,6 +162,7 @@ def create_app(
     app.state.db = db
     app.state.owns_db = owns_db  # closed with the app unless the caller passed it in
     app.state.store = store if store is not None else db.sessions
+    _use_curated(app, assistant, db, settings)
     app.state.metrics = metrics
     app.state.guard = Guard(settings.api, on_limited=lambda scope: metrics.rate_limited.labels(scope).inc())
     app.state.load_error = ""
@@ -157,24 +193,33 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.api.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
-    for module in (
-        chat,
-        qr,
-        openai_compat,
-        search,
-        sessions,
-        feedback,
-        health,
-        speech,
-        admin_me,
-        admin_documents,
-        admin_index,
-    ):
+    for module in (chat, qr, openai_compat, search, sessions, feedback, reports, health, speech, admin_me):
+        app.include_router(module.router)
+    for module in (admin_documents, admin_index):  # the console's knowledge side
+        app.include_router(module.router)
+    for module in (admin_curated, admin_review, admin_audit):  # the console's review side
         app.include_router(module.router)
     install_docs(app)
     install_openapi(app, settings.api)
     _include_web_ui(app)
     return app
+
+
+def _use_curated(app: FastAPI, assistant: Assistant, db: Database, settings: Settings) -> None:
+    """Curated answers come from the database; insights embed questions with the assistant's embedder."""
+    from ..curated.db_source import DatabaseCuratedSource
+    from ..review.insights import QuestionVectors
+
+    app.state.curated_source = DatabaseCuratedSource(db, settings.curated.check_s)
+    assistant.use_curated_source(app.state.curated_source)
+    embedder = assistant.embedder
+    app.state.question_vectors = QuestionVectors(
+        embedder.embed_query if embedder is not None else _no_embedder
+    )
+
+
+def _no_embedder(text: str) -> Any:
+    raise ConfigError("this assistant has no embedder to group questions by topic")
 
 
 def answer_threads() -> int:

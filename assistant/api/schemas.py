@@ -176,6 +176,71 @@ class FeedbackResponse(BaseModel):
     request_id: str
 
 
+# --- reports (投诉/举报) ---------------------------------------------------------------------------
+
+ReportReason = Literal["错误", "过时", "不当内容", "其他"]
+ReportStatus = Literal["待处理", "处理中", "已办结"]
+TRACKING_NUMBER_PATTERN = r"^\d{8}-[0-9A-HJKMNP-TV-Z]{10}$"
+
+
+class ReportRequest(BaseModel):
+    """A citizen's complaint about one answer. ``note`` is limited to ``reports.max_note_chars``."""
+
+    request_id: str = Field(min_length=1, max_length=64, description="the reported answer's request_id")
+    reason: ReportReason
+    note: str = Field(default="", max_length=10_000, description="optional details (personal data is masked)")
+
+
+class ReportStep(BaseModel):
+    status: ReportStatus
+    at: str
+
+
+class ReportCreated(BaseModel):
+    tracking_number: str = Field(
+        description="quote it to look the report up: GET /v1/reports/{tracking_number}"
+    )
+    status: ReportStatus
+    reason: ReportReason
+    created_at: str
+    deadline: str = Field(description="ISO 8601 (UTC): the report is due to be 已办结 by then")
+
+
+class ReportStatusOut(ReportCreated):
+    overdue: bool
+    updated_at: str
+    handler_note: str = Field(default="", description="the handling department's reply, once given")
+    history: list[ReportStep] = []
+
+
+class ReportedExchange(BaseModel):
+    question: str
+    answer: str
+    answered_by: str = ""
+    channel: str = ""
+    created_at: str
+    citations: list[dict[str, Any]] = []
+
+
+class ReportAdminOut(ReportStatusOut):
+    request_id: str
+    note: str
+    exchange: ReportedExchange | None = Field(
+        default=None, description="the reported answer; null once its conversation was erased or purged"
+    )
+
+
+class ReportList(BaseModel):
+    reports: list[ReportAdminOut]
+
+
+class ReportUpdate(BaseModel):
+    """Move a report on (待处理 → 处理中 → 已办结, one step at a time) and/or set the reply to the citizen."""
+
+    status: ReportStatus | None = None
+    handler_note: str | None = Field(default=None, max_length=10_000)
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str

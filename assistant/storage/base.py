@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine
+from sqlalchemy import Connection, CursorResult, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,12 +14,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..errors import ConflictError, StorageError
 
 
-class Transactions:
-    """``with tx() as s:`` — one ORM session in one transaction, committed on success.
+@contextlib.contextmanager
+def mapped_errors() -> Iterator[None]:
+    """A constraint violation becomes ``ConflictError`` (409); any other database failure (disk full,
+    server gone, lock timeout) becomes ``StorageError`` (503), so callers never see SQLAlchemy types."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise ConflictError(f"already stored: {exc.orig}") from None
+    except SQLAlchemyError as exc:
+        raise StorageError(f"database failed: {type(exc).__name__}: {getattr(exc, 'orig', exc)}") from None
 
-    A constraint violation becomes ``ConflictError`` (409); any other database failure (disk full,
-    server gone, lock timeout) becomes ``StorageError`` (503), so callers never see SQLAlchemy types.
-    """
+
+class Transactions:
+    """``with tx() as s:`` — one ORM session in one transaction, committed on success; ``with
+    tx.core() as conn:`` — the same with a plain Core connection (hot paths: no unit of work).
+    Errors are mapped by ``mapped_errors``."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -27,18 +37,16 @@ class Transactions:
 
     @contextlib.contextmanager
     def __call__(self) -> Iterator[Session]:
-        try:
-            with self._factory.begin() as session:
-                yield session
-        except IntegrityError as exc:
-            raise ConflictError(f"already stored: {exc.orig}") from None
-        except SQLAlchemyError as exc:
-            raise StorageError(
-                f"database failed: {type(exc).__name__}: {getattr(exc, 'orig', exc)}"
-            ) from None
+        with mapped_errors(), self._factory.begin() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def core(self) -> Iterator[Connection]:
+        with mapped_errors(), self.engine.begin() as conn:
+            yield conn
 
 
-def insert_for(engine: Engine, table: Any) -> postgresql.Insert | sqlite.Insert:
+def insert_for(engine: Engine, table: Table) -> postgresql.Insert | sqlite.Insert:
     """A dialect ``INSERT`` that supports ``on_conflict_do_update`` / ``on_conflict_do_nothing``."""
     if engine.dialect.name == "postgresql":
         return postgresql.insert(table)

@@ -30,7 +30,9 @@ _ALIASES = {"sqlite": "sql"}
 class Database:
     """All state behind one engine: ``.sessions .audit .curated .reviews .documents .jobs .reports .state``."""
 
-    def __init__(self, engine: Engine, *, sessions: SessionStore | None = None, idle_seconds: float = 0.0):
+    def __init__(
+        self, engine: Engine, *, sessions: SessionStore | None = None, idle_seconds: float = 0.0
+    ) -> None:
         self.engine = engine
         self.sessions: SessionStore = (
             sessions if sessions is not None else SQLSessionStore(engine, idle_seconds)

@@ -5,7 +5,8 @@
 ``api.session_db``. SQLite connections run in WAL mode with ``synchronous=NORMAL`` and
 ``secure_delete`` on (deleted rows are overwritten, not left in free pages), foreign keys on, and every
 transaction starts with ``BEGIN IMMEDIATE`` so concurrent writers queue on the busy timeout instead
-of failing with "database is locked" when a read transaction tries to upgrade to a write.
+of failing with "database is locked" when a read transaction tries to upgrade to a write (an engine
+with the ``READ_ONLY`` execution option begins ``DEFERRED`` instead, for long reads such as exports).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..config import Settings
 from ..errors import ConfigError
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
+READ_ONLY = "assistant_read_only"  # execution option: this transaction only reads (SQLite: BEGIN DEFERRED)
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -84,6 +86,8 @@ def _sqlite_engine(path: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # long read-only work (exports) opts out, so it does not hold the write lock while it reads
+        deferred = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
     return engine

@@ -4,7 +4,9 @@
 an empty database it creates every table, on a current one it does nothing. Two replicas starting
 together on one PostgreSQL do not race: the upgrade runs under a PostgreSQL advisory lock, so the
 second waits and then finds the schema current. On SQLite the migration transaction starts with
-``BEGIN IMMEDIATE`` (see engine.py), which serialises concurrent upgrades the same way.
+``BEGIN IMMEDIATE`` (see engine.py), which serialises concurrent upgrades the same way. A SQLite
+file written by the earlier hand-made ``sqlite3`` session store is adopted: its conversations and
+feedback are copied into the new tables.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from ..errors import StorageError
 
@@ -54,8 +56,11 @@ def upgrade(engine: Engine) -> None:
                 conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
                 conn.commit()
             try:
+                _set_legacy_aside(conn)
                 command.upgrade(alembic_config(conn), "head")
                 conn.commit()
+                if conn.dialect.name == "sqlite":
+                    _adopt_legacy(conn)
             finally:
                 if postgres:
                     conn.rollback()
@@ -65,3 +70,46 @@ def upgrade(engine: Engine) -> None:
         raise
     except Exception as exc:  # sqlalchemy.exc.DBAPIError, alembic errors
         raise StorageError(f"could not upgrade the database schema: {type(exc).__name__}: {exc}") from exc
+
+
+# --- the sqlite3 session store this package replaced ---------------------------------------------
+
+LEGACY_TABLES = ("sessions", "exchanges", "feedback")
+_ADOPT = (
+    "INSERT OR IGNORE INTO sessions (session_id, owner, created_at, last_active)"
+    " SELECT session_id, owner, created_at, last_active FROM legacy_sessions",
+    "INSERT OR IGNORE INTO exchanges (request_id, session_id, created_at, question, answer, answered_by,"
+    " handoff, citations, channel, confidence, department, hits, meta)"
+    " SELECT request_id, session_id, created_at, question, answer, answered_by, handoff, citations,"
+    " '', NULL, '', '[]', '{}' FROM legacy_exchanges ORDER BY rowid",
+    "INSERT OR IGNORE INTO feedback (request_id, rating, comment, created_at)"
+    " SELECT request_id, rating, comment, created_at FROM legacy_feedback",
+)
+
+
+def _set_legacy_aside(conn: Connection) -> bool:
+    """A SQLite file written by the old hand-made session store (its tables, no Alembic version):
+    rename its tables to ``legacy_*`` so the first migration can create the new ones."""
+    if conn.dialect.name != "sqlite":
+        return False
+    names = set(inspect(conn).get_table_names())
+    if "alembic_version" in names or "exchanges" not in names:
+        return False
+    for table in LEGACY_TABLES:
+        if table in names:
+            conn.exec_driver_sql(f"ALTER TABLE {table} RENAME TO legacy_{table}")
+    conn.commit()
+    return True
+
+
+def _adopt_legacy(conn: Connection) -> None:
+    """Copy the old store's rows into the new tables and drop the ``legacy_*`` ones (idempotent, so
+    an upgrade interrupted between the two steps finishes at the next start)."""
+    names = set(inspect(conn).get_table_names())
+    if not {f"legacy_{t}" for t in LEGACY_TABLES} <= names:
+        return
+    for sql in _ADOPT:
+        conn.exec_driver_sql(sql)
+    for table in ("feedback", "exchanges", "sessions"):
+        conn.exec_driver_sql(f"DROP TABLE legacy_{table}")
+    conn.commit()

@@ -15,6 +15,7 @@ from ...types import Answer
 from ..errors import error_body
 from ..logging import log_event
 from ..metrics import Metrics
+from ..security import Principal
 
 T = TypeVar("T")
 HISTORY_EXCHANGES = 5  # a chat turn is rewritten with at most this many earlier exchanges
@@ -52,9 +53,42 @@ def record_answer(
     )
 
 
-def exchange(answer: Answer, question: str, session_id: str, rid: str) -> Exchange:
-    """The session record of one chat turn."""
-    cites = [{"n": c.n, "doc_id": c.doc_id, "title": c.title, "url": c.url} for c in answer.citations]
+REVIEW_HITS = 5  # hits (with their scores) kept with each exchange for the console's review
+# further answer fields kept in ``Exchange.meta`` when present (read from ``Answer.to_dict()``)
+META_FIELDS = ("intent", "intent_confidence", "moderation", "label")
+
+
+def stored_channel(principal: Principal, requested: str) -> str:
+    """The channel an exchange is filed under: the key's kind (widget / kiosk); without a key of
+    either kind, the channel the request named (web → widget)."""
+    if principal.kind in ("widget", "kiosk"):
+        return principal.kind
+    return {"web": "widget"}.get(requested, requested)
+
+
+def exchange(answer: Answer, question: str, session_id: str, rid: str, channel: str = "") -> Exchange:
+    """The session record of one chat turn, with what the console's review shows: channel, confidence,
+    the answering department, the top hits with their scores, and ``meta`` (intent, moderation, label)."""
+    cites = [
+        {"n": c.n, "doc_id": c.doc_id, "title": c.title, "url": c.url, "department": c.department}
+        for c in answer.citations
+    ]
+    hits = [
+        {
+            "doc_id": h.doc_id,
+            "title": h.chunk.title,
+            "chunk_id": h.chunk.id,
+            "score": round(float(h.score), 4),
+            "dense": None if h.dense_score is None else round(float(h.dense_score), 4),
+            "keyword": None if h.keyword_score is None else round(float(h.keyword_score), 4),
+        }
+        for h in answer.hits[:REVIEW_HITS]
+    ]
+    department = answer.citations[0].department if answer.citations else ""
+    if not department and answer.handoff is not None:
+        department = answer.handoff.department
+    wire = answer.to_dict()
+    meta = {key: wire[key] for key in META_FIELDS if wire.get(key) not in (None, "")}
     return Exchange(
         request_id=rid,
         session_id=session_id,
@@ -63,6 +97,11 @@ def exchange(answer: Answer, question: str, session_id: str, rid: str) -> Exchan
         answered_by=answer.answered_by,
         handoff=answer.handoff.reason if answer.handoff else "",
         citations=cites,
+        channel=channel,
+        confidence=round(float(answer.confidence), 4),
+        department=department,
+        hits=hits,
+        meta=meta,
     )
 
 

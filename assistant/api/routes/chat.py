@@ -18,7 +18,14 @@ from ...types import Answer
 from ..deps import AssistantDep, MetricsDep, PrincipalDep, RequestIdDep, SettingsDep, StoreDep
 from ..ownership import SessionRef, resolve_session, save_exchange
 from ..schemas import ERROR_RESPONSES, ChatRequest, ChatResponse
-from ._common import HISTORY_EXCHANGES, check_question, exchange, record_answer, run_blocking
+from ._common import (
+    HISTORY_EXCHANGES,
+    check_question,
+    exchange,
+    record_answer,
+    run_blocking,
+    stored_channel,
+)
 from .chat_stream import SSE_MEDIA_TYPE, stream_chat
 
 router = APIRouter(tags=["chat"])
@@ -48,11 +55,14 @@ async def chat(
     question = check_question(body.question, settings.api.max_question_chars)
     # The client gets a token; the store and the logs only ever see its hash (``sid``).
     session = await run_in_threadpool(resolve_session, store, principal, body.session_id)
+    channel = stored_channel(principal, body.channel)
     if body.stream or SSE_MEDIA_TYPE in request.headers.get("accept", ""):
-        return await stream_chat(request, assistant, store, metrics, body, question, session, request_id)
+        return await stream_chat(
+            request, assistant, store, metrics, body, question, session, request_id, channel
+        )
     started = time.perf_counter()
     answer = await run_blocking(
-        request, _answer_and_store, assistant, store, question, session, body.region, request_id
+        request, _answer_and_store, assistant, store, question, session, body.region, request_id, channel
     )
     await run_in_threadpool(  # the log line masks the question: CPU work, off the loop
         record_answer,
@@ -74,12 +84,13 @@ def _answer_and_store(
     session: SessionRef,
     region: str | None,
     rid: str,
+    channel: str,
 ) -> Answer:
     """The blocking part of a chat turn, run in one threadpool hop: read history, answer, store the exchange."""
     # a fresh session has no history: skip the lookup
     turns = history(store, session.sid, HISTORY_EXCHANGES) if session.owner is None else []
     answer = assistant.answer(question, history=turns, region=region)
-    save_exchange(store, exchange(answer, question, session.sid, rid), session.owner)
+    save_exchange(store, exchange(answer, question, session.sid, rid, channel), session.owner)
     return answer
 
 

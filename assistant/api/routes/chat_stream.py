@@ -33,6 +33,7 @@ async def stream_chat(
     question: str,
     session: SessionRef,
     rid: str,
+    stored_as: str = "",
 ) -> Response:
     session_id = session.token  # what the client holds; the store and the logs see ``session.sid``
     fresh = session.owner is not None  # a new session has no history: skip the lookup
@@ -53,7 +54,7 @@ async def stream_chat(
                 yield tagged(first)
             async for event in iterate_in_threadpool(events):
                 if event.type == "done":  # stored before ``done``: a client that saw it can follow up
-                    record = exchange(events.answer, question, session.sid, rid)
+                    record = exchange(events.answer, question, session.sid, rid, stored_as)
                     await run_in_threadpool(save_exchange, store, record, session.owner)
                 yield tagged(event)
         except Exception as exc:  # the status line is gone; report in-band, as the protocol says

@@ -3,7 +3,9 @@
 The last user message is the question and earlier user/assistant messages are the history (system
 messages are ignored: the assistant's behaviour is not promptable). Citations ride in an extra
 ``citations`` field and as a 来源 footer appended to the content (``presentation.sources_footer``).
-Conversations are not stored here: the client holds them.
+The client holds the conversation; each completion is still filed as a one-exchange session of
+the caller's key (channel ``api``), so it can be reviewed, reported (``/v1/reports``) and purged
+like any other answer.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from ...errors import AssistantError, InvalidInputError
 from ...pipeline import AnswerStream
 from ...presentation import sources_footer, without_footer
+from ...sessions import SessionStore
 from ...types import Answer, Event, Turn
-from ..deps import AssistantDep, MetricsDep, PrincipalDep, RequestIdDep, SettingsDep
+from ..deps import AssistantDep, MetricsDep, PrincipalDep, RequestIdDep, SettingsDep, StoreDep
 from ..metrics import Metrics
+from ..ownership import owner_of, save_exchange, server_id
 from ..schemas import ERROR_RESPONSES, ChatCompletion, ChatCompletionRequest, OAIMessage, OAIModelList
-from ._common import check_question, error_event_data, record_answer, run_blocking
+from ..security import Principal
+from ._common import check_question, error_event_data, exchange, record_answer, run_blocking
 
 log = logging.getLogger("assistant.api")
 router = APIRouter(tags=["openai-compatible"])
@@ -63,7 +68,8 @@ async def chat_completions(
     metrics: MetricsDep,
     settings: SettingsDep,
     request_id: RequestIdDep,
-    _principal: PrincipalDep,
+    principal: PrincipalDep,
+    store: StoreDep,
 ) -> ChatCompletion | Response:
     question, turns = split_messages(body.messages)
     question = check_question(question, settings.api.max_question_chars)
@@ -73,11 +79,12 @@ async def chat_completions(
         # Pull the first event now: invalid input then gets a plain 4xx, not a broken stream.
         first = await run_blocking(request, next, events, None)
         return StreamingResponse(
-            _chunks(first, events, completion_id, metrics, request_id),
+            _chunks(first, events, completion_id, metrics, request_id, store, principal, question),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     answer: Answer = await run_blocking(request, assistant.answer, question, turns)
+    await run_in_threadpool(file_exchange, store, principal, answer, question, request_id)
     await run_in_threadpool(  # the log line masks the question: CPU work, off the loop
         record_answer, metrics, answer, request_id=request_id, channel="api", route=ROUTE
     )
@@ -95,6 +102,12 @@ async def chat_completions(
             "request_id": request_id,
         }
     )
+
+
+def file_exchange(store: SessionStore, principal: Principal, answer: Answer, question: str, rid: str) -> None:
+    """Store one completion as its own session (no token is handed out: only admins can open it)."""
+    sid = server_id(f"completion:{rid}")
+    save_exchange(store, exchange(answer, question, sid, rid, "api"), owner_of(principal))
 
 
 def split_messages(messages: list[OAIMessage]) -> tuple[str, list[Turn]]:
@@ -120,7 +133,14 @@ def _usage(turns: list[Turn], question: str, content: str) -> dict[str, int]:
 
 
 async def _chunks(
-    first: Event | None, events: AnswerStream, cid: str, metrics: Metrics, rid: str
+    first: Event | None,
+    events: AnswerStream,
+    cid: str,
+    metrics: Metrics,
+    rid: str,
+    store: SessionStore,
+    principal: Principal,
+    question: str,
 ) -> AsyncIterator[bytes]:
     """chat.completion.chunk lines: the answer's text deltas, then the 来源 footer, then ``[DONE]``."""
     created = int(time.time())
@@ -143,6 +163,7 @@ async def _chunks(
         async for event in iterate_in_threadpool(events):
             if event.type == "delta":
                 yield chunk({"content": event.data.get("text", "")})
+        await run_in_threadpool(file_exchange, store, principal, events.answer, question, rid)
     except Exception as exc:
         if not isinstance(exc, AssistantError):
             log.exception("stream failed (request_id=%s)", rid)
