@@ -1,6 +1,6 @@
 """The issue's must-hold checks against the real ``python serve.py`` over HTTP, with role keys:
 upload a DOCX policy → cited; 8 clients chatting through every swap see 0 errors; 已废止 → not
-cited; rollback → cited again; a reviewer key cannot upload. Hash embedder, mini knowledge base."""
+cited; rollback → cited again; a reviewer key cannot upload; every admin action is in the audit log. Hash embedder, mini knowledge base."""
 
 from __future__ import annotations
 
@@ -146,3 +146,11 @@ def test_upload_repeal_rollback_while_8_clients_chat(server: str) -> None:
         _eventually(admin, True, doc_id)
     assert upload_s < 120
     assert chatters.errors == [] and chatters.answers > 20, (chatters.answers, chatters.errors[:5])
+    audit = admin.get("/v1/admin/audit", params={"limit": 50}).json()["items"]
+    seen = [(e["action"], e["target"], e["role"]) for e in reversed(audit)]
+    assert seen == [
+        ("document.upload", doc_id, "editor"),
+        ("document.update", doc_id, "editor"),
+        ("index.rollback", generation, "admin"),
+    ]
+    assert audit[1]["after"]["override"]["status"] == "已废止" and audit[1]["actor"].startswith("editor:")
