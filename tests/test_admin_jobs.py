@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from pathlib import Path
 
 from assistant.admin.jobs import IngestRunner, child_env, child_settings, ingest_command
@@ -92,3 +93,15 @@ def test_the_child_is_capped_and_gets_no_secrets(tmp_path: Path) -> None:
     command = ingest_command(tmp_path / "s.json", 15)
     assert command[:3] == [command[0], "-n", "15"] and command[0].endswith("nice")
     assert "--progress-json" in command and command[-2:] == ["--settings-json", str(tmp_path / "s.json")]
+
+
+def test_jobs_left_behind_by_a_stopped_server_are_failed(tmp_path: Path) -> None:
+    jobs = MemoryJobs()
+    settings = make_settings(tmp_path, admin={"ingest_timeout_s": 60})
+    old, queued = jobs.create("ingest"), jobs.create("ingest")
+    jobs.start(old.id)
+    runner = IngestRunner(settings, jobs)
+    assert runner.fail_abandoned(now=old.created_at + 121) == 2
+    assert runner.fail_abandoned(now=old.created_at + 121) == 0
+    assert {jobs.get(j.id).status for j in (old, queued)} == {"failed"}  # type: ignore[union-attr]
+    assert runner.fail_abandoned(now=time.time()) == 0

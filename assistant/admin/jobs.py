@@ -121,6 +121,20 @@ class IngestRunner:
                 self._thread.start()
             return job
 
+    def fail_abandoned(self, now: float | None = None) -> int:
+        """Mark jobs still queued/running long after any job could have ended (their server process
+        stopped mid-job) as failed, so the console stops waiting for them; returns how many."""
+        cutoff = (now or time.time()) - self.settings.admin.ingest_timeout_s - 60
+        stale = [
+            j
+            for status in ("queued", "running")
+            for j in self.jobs.list(kind=INGEST_KIND, status=status, limit=200)
+            if j.created_at < cutoff
+        ]
+        for j in stale:
+            self.jobs.finish(j.id, ok=False, message="任务中断：处理它的服务进程已停止，请重新提交")
+        return len(stale)
+
     def close(self) -> None:
         """Stop taking jobs and end a running child (its job is marked failed)."""
         self._closed = True

@@ -48,6 +48,7 @@ def build_admin(
     audit = audit if audit is not None else MemoryAudit()
     catalog = Catalog(settings.index_dir)
     runner = IngestRunner(settings, jobs, on_done=on_index_written)
+    runner.fail_abandoned()  # left queued/running by a server that stopped mid-job
     ops = KnowledgeOps(
         Overlay(settings.knowledge_dir), catalog, versions, audit, runner, settings.admin.max_upload_bytes
     )
