@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> None:
         # room for the longest documented query string (2,000 CJK characters percent-encoded)
         h11_max_incomplete_event_size=64 * 1024,
         timeout_graceful_shutdown=10,
+        # uvicorn kills a worker that misses a 5 s health ping; one loading or swapping its index on a
+        # busy 2-core box can, and its restart answers 503 not_ready for seconds
+        timeout_worker_healthcheck=30,
     )
 
 

@@ -52,6 +52,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "ASSISTANT_API__REVIEWER_KEYS": json.dumps([REVIEWER]),
     }
     with serve_py(env, startup_timeout_s=180, args=["--workers", str(WORKERS)]) as base:
+        # serve_py saw one ready worker; wait until every worker answers ready (a row of 200s)
+        deadline, streak = time.monotonic() + 180, 0
+        while streak < 4 * WORKERS and time.monotonic() < deadline:
+            streak = streak + 1 if httpx.get(base + "/readyz", timeout=10).status_code == 200 else 0
+            time.sleep(0.05)
         yield base
 
 
