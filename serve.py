@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> None:
         Database.from_settings(settings).close()
     except AssistantError as exc:
         sys.exit(f"serve.py: the state database is not usable, not starting: {exc}")
-    if not (api.widget_keys or api.kiosk_keys or api.admin_keys) and not _loopback(args.host):
+    staff = api.admin_keys or api.editor_keys or api.reviewer_keys
+    if not (api.widget_keys or api.kiosk_keys or staff) and not _loopback(args.host):
         logging.getLogger("assistant.api").warning(
             '{"event": "anonymous_on_network", "host": %r, "message": "no API keys are configured:'
             ' anyone who can reach this address may use the API and read sessions"}',

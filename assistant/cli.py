@@ -23,6 +23,12 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--strict", action="store_true", help="fail on the first malformed file")
     ing.add_argument("--rebuild", action="store_true", help="re-embed everything")
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
+    ing.add_argument(
+        "--progress-json",
+        action="store_true",
+        help="print progress and the final report as JSON lines (for the console's ingest jobs)",
+    )
+    ing.add_argument("--settings-json", type=Path, help="read all settings from this JSON file")
 
     se = sub.add_parser("search", help="search the index")
     se.add_argument("query")
@@ -56,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings()
+    path = getattr(args, "settings_json", None)
+    settings = Settings(**json.loads(path.read_text(encoding="utf-8"))) if path else Settings()
     if getattr(args, "index", None):
         settings.index_dir = args.index
     if getattr(args, "knowledge", None):
@@ -66,14 +73,48 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _announce_generation(settings: Settings) -> None:
+    """Tell the running servers (every worker and replica) about the generation just written; without
+    Redis, or if the notice is lost, they find it by polling the pointer."""
+    from .index.store import current_generation_name
+    from .notify import make_notifier
+
+    generation = current_generation_name(settings.index_dir)
+    if generation is not None:
+        make_notifier(settings).publish(generation)
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .ingest.build import ingest
     from .storage import Database
 
     settings = _settings(args)
-    Database.from_settings(settings).close()  # upgrade the state database's schema (a no-op when current)
-    report = ingest(settings, strict=args.strict, rebuild=args.rebuild, progress=not args.quiet)
-    print(report.summary())  # counts, then each skipped file with its reason
+    if not args.progress_json:
+        Database.from_settings(settings).close()  # upgrade the state database's schema (a no-op when current)
+        report = ingest(settings, strict=args.strict, rebuild=args.rebuild, progress=not args.quiet)
+        print(report.summary())  # counts, then each skipped file with its reason
+        if report.written:
+            _announce_generation(settings)
+        return 0
+
+    def emit(stage: str, fraction: float) -> None:
+        print(json.dumps({"stage": stage, "progress": round(fraction, 3)}), flush=True)
+
+    # a console job: the server that started it owns the state database; the child only indexes
+    report = ingest(settings, strict=args.strict, rebuild=args.rebuild, on_progress=emit)
+    result = {
+        "added": report.added,
+        "changed": report.changed,
+        "removed": report.removed,
+        "unchanged": report.unchanged,
+        "skipped": [{"path": e.path, "reason": e.reason} for e in report.skipped],
+        "documents": report.documents_total,
+        "chunks": report.chunks_total,
+        "chunks_embedded": report.chunks_embedded,
+        "written": report.written,
+        "seconds": round(report.seconds, 2),
+    }
+    print(json.dumps({"stage": "done", "progress": 1.0, "report": result}, ensure_ascii=False), flush=True)
     return 0
 
 

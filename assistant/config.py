@@ -294,6 +294,19 @@ class ReportSettings(BaseModel):
     max_note_chars: int = 1000
 
 
+class AdminSettings(BaseModel):
+    """Knowledge operations from the console (``/v1/admin``): index generations, ingest jobs, alerts."""
+
+    keep_generations: int = Field(default=5, ge=1)  # index generations kept for rollback (current included)
+    poll_interval_s: float = Field(default=1.0, gt=0)  # how often a process checks the index pointer
+    ingest_threads: int = Field(default=1, ge=1)  # torch/OMP/onnx threads of an ingest job
+    ingest_nice: int = Field(default=15, ge=0, le=19)  # CPU priority of an ingest job (higher: nicer)
+    ingest_timeout_s: float = Field(default=1800.0, gt=0)  # a job running longer is stopped and failed
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)  # one uploaded knowledge file
+    expiry_warning_days: int = Field(default=30, ge=1)  # alert: documents expiring within this many days
+    uncited_days: int = Field(default=90, ge=1)  # alert: documents not cited in this many days
+
+
 class Settings(BaseSettings):
     """All settings. ``Settings()`` reads ``ASSISTANT_*`` env vars, e.g. ``ASSISTANT_EMBEDDER__NAME=hash``."""
 
@@ -321,6 +334,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
     today: str = ""  # ISO date used for validity checks; empty: the real date
     # Redis (or Valkey) shared by every worker and replica: rate limits and index-change notices
     # (docs/deploy.md). Empty: in-process limits, index changes found by polling.

@@ -167,6 +167,11 @@ class Assistant:
     def ready(self) -> bool:
         return self._ready
 
+    def refresh_index(self) -> bool:
+        """Serve the index generation ``CURRENT`` names now (after an ingest job, a rollback, or a
+        notice from another replica); True when it swapped. Answers in flight finish on the old one."""
+        return self._ready and self.retriever.refresh()
+
     def search(self, query: str, k: int = 5, region: str | None = None) -> list[Hit]:
         return self.retriever.search(query, k=k, filters=Filters(region=region, today=self.settings.today))
 

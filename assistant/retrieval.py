@@ -5,10 +5,16 @@ Both sides score the union of their candidates exactly (a keyword-only candidate
 cosine, and vice versa), so fusion never treats "not in the other side's top-n" as a zero.
 ``HybridRetriever.search`` runs named stages in order: normalise → candidates → filter (validity,
 type, department) → fuse → boost (title, region) → collapse copies → rerank.
+
+Hot swap: everything loaded from one index generation is one immutable ``_Loaded``; a search reads
+the reference once, so replacing it (``refresh``) never disturbs a search in flight. Who calls
+``refresh`` (a pointer watcher thread, an admin route, a notice from another replica) is not this
+module's business (``index/watch.py``).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,11 +27,13 @@ from .config import IndexSettings, RetrievalSettings
 from .embedders import Embedder
 from .errors import InvalidInputError
 from .index.rows import RowFilter
-from .index.store import Index, open_index
+from .index.store import Index, current_generation_name, open_index
 from .synonyms import alias_table, expand_query, load_synonyms
 from .text import load_tokenizer, normalize_query, tokenize
 from .types import Chunk, Filters, Hit
 from .validity import ValidityTable, asks_for_history, today_iso
+
+log = logging.getLogger(__name__)
 
 
 class Retriever(Protocol):
@@ -48,6 +56,9 @@ class Retriever(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """Name and settings, plus ``chunks`` and ``documents`` indexed (0 before ``warm_up``)."""
+
+    def refresh(self) -> bool:
+        """Load the current index generation if it is not the one serving; True when it swapped."""
 
 
 class Reranker(Protocol):
@@ -101,6 +112,10 @@ class _Loaded:
     user_words: frozenset[str]  # the index's jieba words, so queries are cut as its chunks were
     synonyms: dict[str, list[str]]
 
+    @property
+    def generation(self) -> str:
+        return self.index.path.name
+
 
 @dataclass
 class _Candidates:
@@ -133,7 +148,7 @@ class HybridRetriever:
         self.index_settings = index_settings or IndexSettings()
         self.reranker: Reranker | None = None
         self._state: _Loaded | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one loader at a time; searches never take it
 
     @property
     def relevance_floor(self) -> float | None:
@@ -154,24 +169,53 @@ class HybridRetriever:
             if self._state is not None:
                 return
             self.embedder.warm_up()
-            index = open_index(self.index_dir, self.embedder.name, settings=self.index_settings)
-            userdict = index.path.parent / "userdict.txt"
-            words = userdict.read_text(encoding="utf-8").split("\n") if userdict.is_file() else []
-            user_words = frozenset(w.strip() for w in words if w.strip())
-            load_tokenizer(user_words)
             if self.settings.reranker:
                 self.reranker = CrossEncoderReranker(self.settings.reranker)
-            doc_rows: dict[str, list[int]] = {}
-            for row, c in enumerate(index.chunks):
-                doc_rows.setdefault(c.doc_id, []).append(row)
-            self._state = _Loaded(
-                index=index,
-                validity=ValidityTable.of(index.chunks),
-                region=np.array([c.metadata.get("region", "") for c in index.chunks]),
-                doc_rows=doc_rows,
-                user_words=user_words,
-                synonyms=load_synonyms(alias_table(index.chunks)),
-            )
+            self._state = self._load()
+
+    def _load(self) -> _Loaded:
+        """Everything one search needs from the current generation (built fresh, never mutated after)."""
+        index = open_index(self.index_dir, self.embedder.name, settings=self.index_settings)
+        userdict = index.path / "userdict.txt"
+        if not userdict.is_file():  # generations written before they carried their own
+            userdict = index.path.parent / "userdict.txt"
+        words = userdict.read_text(encoding="utf-8").split("\n") if userdict.is_file() else []
+        user_words = frozenset(w.strip() for w in words if w.strip())
+        load_tokenizer(user_words)
+        doc_rows: dict[str, list[int]] = {}
+        for row, c in enumerate(index.chunks):
+            doc_rows.setdefault(c.doc_id, []).append(row)
+        return _Loaded(
+            index=index,
+            validity=ValidityTable.of(index.chunks),
+            region=np.array([c.metadata.get("region", "") for c in index.chunks]),
+            doc_rows=doc_rows,
+            user_words=user_words,
+            synonyms=load_synonyms(alias_table(index.chunks)),
+        )
+
+    @property
+    def generation(self) -> str | None:
+        """The name of the generation serving now (None before ``warm_up``)."""
+        state = self._state
+        return state.generation if state is not None else None
+
+    def refresh(self) -> bool:
+        """Load the generation ``CURRENT`` names if another one is serving; swap it in atomically.
+
+        Searches already running keep the reference they read and finish on the old generation.
+        Raises what ``open_index`` raises when the new generation cannot be opened (the old one stays).
+        """
+        if self._state is None:
+            return False  # not warmed up: warm_up will load the current one
+        with self._lock:
+            state = self._state
+            if state is None or current_generation_name(self.index_dir) in (None, state.generation):
+                return False
+            fresh = self._load()
+            self._state = fresh  # one reference assignment: atomic for every reader
+        log.info('{"event": "index_swapped", "from": "%s", "to": "%s"}', state.generation, fresh.generation)
+        return True
 
     def _loaded(self) -> _Loaded:
         if self._state is None:
@@ -312,6 +356,7 @@ class HybridRetriever:
             "chunks": len(state.index) if state else 0,
             "documents": len(state.index.manifest.documents) if state else 0,
             "vector_index": state.index.dense.kind if state else "",
+            "generation": state.generation if state else None,
         }
 
 

@@ -30,6 +30,10 @@ def fuzz_app(api_assistant: Any, tmp_path_factory: pytest.TempPathFactory) -> An
 
 def _fuzz(operation: Any) -> None:
     """Run ``EXAMPLES_PER_OPERATION`` generated cases against one operation; the first failure raises."""
+    # An uploaded file's type and content cannot be stated in the schema (422 for an extension no
+    # loader reads, or an empty file): only for uploads is a rejected schema-valid request not a failure.
+    upload = operation.path.startswith("/v1/admin/documents") and operation.method.upper() in ("POST", "PUT")
+    excluded = [schemathesis.checks.positive_data_acceptance] if upload else []
 
     @settings(
         max_examples=EXAMPLES_PER_OPERATION,
@@ -40,7 +44,7 @@ def _fuzz(operation: Any) -> None:
     )
     @given(case=operation.as_strategy())
     def run(case: Any) -> None:
-        case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN}"})
+        case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN}"}, excluded_checks=excluded)
 
     run()
 

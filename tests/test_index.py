@@ -76,9 +76,10 @@ def test_crash_mid_write_keeps_previous_index(tmp_path: Path, monkeypatch: pytes
     monkeypatch.undo()
     idx = open_index(s.index_dir, "hash-256")
     assert set(idx.manifest.documents) == set(before.documents)  # type: ignore[union-attr]
-    # and the next build succeeds and cleans the half-written generation
+    # and the next build succeeds and cleans the half-written generation (complete ones are kept)
     build_index_from_documents(DOCS + [_doc("z", "新增的文件内容，用来触发重建。")], s.index_dir, s)
-    assert len(list(s.index_dir.glob("gen-*"))) == 1
+    assert not list(s.index_dir.glob("gen-*.tmp"))
+    assert len(list(s.index_dir.glob("gen-*"))) == 2
 
 
 def test_open_errors(tmp_path: Path) -> None:

@@ -208,23 +208,54 @@ def test_stop_returns_promptly() -> None:
 
 
 def test_app_lifespan_runs_the_watcher_over_its_assistant(
-    api_assistant: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    api_assistant: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str
 ) -> None:
+    """An app with ``redis_url`` refreshes its index when another process publishes a generation."""
     from _api_support import api_settings
     from fastapi.testclient import TestClient
 
     from assistant.api import create_app
 
     refresher = Refresher()
-    monkeypatch.setattr(api_assistant, "refresh_index", refresher, raising=False)
-    app = create_app(api_settings(tmp_path), api_assistant)  # type: ignore[arg-type]
-    bus = MemoryNotifier()
-    app.state.notifier, app.state.index_poll_s = bus, 600
+    monkeypatch.setattr(api_assistant, "refresh_index", refresher)
+    settings = api_settings(tmp_path).model_copy(update={"redis_url": redis_url})
+    settings.admin.poll_interval_s = 600  # only a notice can trigger the refresh within the test
+    app = create_app(settings, api_assistant)  # type: ignore[arg-type]
     with TestClient(app) as client:
         assert client.get("/readyz").status_code == 200
-        bus.publish("gen-7")
+        time.sleep(0.3)  # the watcher's subscription is live
+        assert RedisNotifier(redis_url).publish("gen-7")  # e.g. python -m assistant ingest elsewhere
         assert refresher.called.wait(5)
-        watcher = app.state.index_watcher
-        assert watcher is not None and watcher._thread is not None
-        thread = watcher._thread
+        thread = app.state.index_watcher._thread
+        assert thread is not None and thread.is_alive()
     assert not thread.is_alive()  # stopped with the app
+
+
+def test_cli_ingest_announces_the_new_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str
+) -> None:
+    from conftest import MINI_KNOWLEDGE
+
+    from assistant.cli import main
+    from assistant.index.store import current_generation_name
+
+    env = {
+        "ASSISTANT_KNOWLEDGE_DIR": str(MINI_KNOWLEDGE),
+        "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
+        "ASSISTANT_CACHE_DIR": str(tmp_path / "cache"),
+        "ASSISTANT_EMBEDDER__NAME": "hash",
+        "ASSISTANT_API__SESSION_DB": str(tmp_path / "state.sqlite3"),
+        "ASSISTANT_REDIS_URL": redis_url,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    listener = RedisNotifier(redis_url).listen()
+    try:
+        assert listener.wait(0.3) is None
+        assert main(["ingest", "--quiet"]) == 0
+        generation = current_generation_name(tmp_path / "index")
+        assert generation and listener.wait(5) == generation
+        assert main(["ingest", "--quiet"]) == 0  # nothing changed: nothing written, nothing announced
+        assert listener.wait(0.5) is None
+    finally:
+        listener.close()

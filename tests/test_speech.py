@@ -79,7 +79,9 @@ def _client(tmp_path: Path, **overrides: object) -> Iterator[TestClient]:
 
     settings = make_settings(tmp_path, **overrides)
     # the speech route does not need the index: a ready stand-in with the hooks create_app wires
-    ready = SimpleNamespace(ready=True, use_curated_source=lambda source: None, embedder=None)
+    ready = SimpleNamespace(
+        ready=True, use_curated_source=lambda source: None, embedder=None, refresh_index=lambda: False
+    )
     with TestClient(create_app(settings, ready), raise_server_exceptions=False) as client:  # type: ignore[arg-type]
         yield client
 

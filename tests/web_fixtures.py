@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -77,11 +77,24 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
-def serve_py(env: dict[str, str], startup_timeout_s: float = 120.0) -> Iterator[str]:
-    """Run ``python serve.py`` on a free loopback port with extra env; yields its base URL once ready."""
+def serve_py(
+    env: dict[str, str], startup_timeout_s: float = 120.0, args: Sequence[str] = ()
+) -> Iterator[str]:
+    """Run ``python serve.py`` on a free loopback port with extra env (and ``args``, e.g. ``--workers 2``);
+    yields its base URL once ready."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "serve.py", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "serve.py",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            *args,
+        ],
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,

@@ -20,21 +20,26 @@ import anyio
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from ..admin.citations import citation_counts
+from ..admin.services import build_admin
 from ..config import Settings
 from ..errors import ConfigError
-from ..notify import IndexWatcher, make_notifier
+from ..notify import make_notifier
 from ..sessions import SessionStore
 from ..speech import make_speech
 from ..storage import Database
 from .docs import install_docs
 from .errors import install_error_handlers
 from .headers import APICORSMiddleware, SecurityHeadersMiddleware
+from .index_events import index_changed, make_index_watcher
 from .metrics import Metrics
 from .middleware import RequestContextMiddleware
 from .openapi import install_openapi
 from .routes import (
     admin_audit,
     admin_curated,
+    admin_documents,
+    admin_index,
     admin_me,
     admin_review,
     chat,
@@ -69,7 +74,7 @@ correlation id only.
 def _warm_up_in_background(app: FastAPI) -> asyncio.Task[None] | None:
     assistant = app.state.assistant
     if assistant.ready:
-        _watch_index(app)
+        app.state.index_watcher.start()
         return None
 
     async def load() -> None:
@@ -80,18 +85,9 @@ def _warm_up_in_background(app: FastAPI) -> asyncio.Task[None] | None:
             app.state.load_error = f"{type(exc).__name__}: {exc}"
             log.error('{"event": "warm_up_failed", "error": %r}', app.state.load_error)
             return
-        _watch_index(app)
+        app.state.index_watcher.start()  # each process follows the index pointer (admin rollback, ingest jobs)
 
     return asyncio.create_task(load())
-
-
-def _watch_index(app: FastAPI) -> None:
-    """Once the index is loaded: follow new generations (notices from ``app.state.notifier`` + polling)."""
-    refresh = getattr(app.state.assistant, "refresh_index", None)
-    if refresh is None:  # an assistant that cannot switch index generations (test doubles)
-        return
-    app.state.index_watcher = IndexWatcher(app.state.notifier, refresh, app.state.index_poll_s)
-    app.state.index_watcher.start()
 
 
 RETENTION_FIRST_RUN_S = 60.0  # the first purge attempt this long after start (then every interval)
@@ -131,8 +127,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        if app.state.index_watcher is not None:
-            app.state.index_watcher.stop()
+        app.state.index_watcher.stop()
+        await asyncio.to_thread(app.state.admin.close)
         app.state.store.close()
         if app.state.owns_db:
             app.state.db.close()
@@ -176,21 +172,36 @@ def create_app(
         on_storage_error=metrics.rate_limit_storage_errors.inc,
     )
     app.state.load_error = ""
-    app.state.notifier = make_notifier(settings)  # index-change notices (publish after an ingest job)
-    app.state.index_watcher = None  # started once the index is loaded
-    app.state.index_poll_s = 5.0  # how often each worker checks the index pointer besides notices
+    app.state.notifier = make_notifier(settings)  # tells every process about a new index generation
     app.state.speech = make_speech(settings.speech)
     app.state.answer_limiter = anyio.CapacityLimiter(answer_threads())
     app.state.qr_limiter = anyio.CapacityLimiter(1)  # QR codes are pure Python: one core at most
+    app.state.admin = build_admin(
+        settings,
+        on_index_written=lambda: index_changed(app),
+        jobs=db.jobs,
+        versions=db.documents,
+        audit=db.audit,
+        citations=lambda since: citation_counts(db, since),
+    )
+    app.state.index_watcher = make_index_watcher(app)
 
     install_error_handlers(app)
     # Added innermost first; requests pass proxy headers → security headers → request context → CORS.
     app.add_middleware(APICORSMiddleware, allowed_origins=settings.api.allowed_origins)
-    app.add_middleware(RequestContextMiddleware, api=settings.api, metrics=metrics)
+    app.add_middleware(
+        RequestContextMiddleware,
+        api=settings.api,
+        metrics=metrics,
+        upload_limit=settings.admin.max_upload_bytes,
+        keys=app.state.guard.keys,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.api.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
     for module in (chat, qr, openai_compat, search, sessions, feedback, reports, health, speech, admin_me):
+        app.include_router(module.router)
+    for module in (admin_documents, admin_index):  # the console's knowledge side
         app.include_router(module.router)
     for module in (admin_curated, admin_review, admin_audit):  # the console's review side
         app.include_router(module.router)

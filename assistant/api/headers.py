@@ -20,7 +20,7 @@ from .errors import error_response
 
 ALLOW_HEADERS = ["Authorization", "X-API-Key", "Content-Type", "X-Request-ID", "Accept"]
 EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "X-AI-Generated", "AIGC"]
-ALLOW_METHODS = ["GET", "POST", "DELETE", "OPTIONS"]
+ALLOW_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 

@@ -20,16 +20,27 @@ from ..config import APISettings
 from .errors import error_response
 from .logging import log_event
 from .metrics import Metrics
+from .security import KeyRing
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+UPLOAD_PATH = "/v1/admin/documents"
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, api: APISettings, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        api: APISettings,
+        metrics: Metrics,
+        upload_limit: int = 0,
+        keys: KeyRing | None = None,
+    ) -> None:
         self.app = app
         self.api = api
         self.metrics = metrics
+        self.upload_limit = upload_limit  # console file uploads by admin / editor keys
+        self.keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,7 +71,7 @@ class RequestContextMiddleware:
             if method in _BODY_METHODS:
                 replay = None
                 with anyio.move_on_after(self.api.body_timeout_s) as reading:
-                    replay = await self._read_body(headers, receive)
+                    replay = await self._read_body(headers, receive, self._body_limit(scope, headers))
                 if reading.cancelled_caught:
                     response = error_response(
                         408,
@@ -71,8 +82,9 @@ class RequestContextMiddleware:
                     )
                     await response(scope, receive, send_wrapper)
                 elif replay is None:
+                    limit = self._body_limit(scope, headers)
                     response = error_response(
-                        413, "payload_too_large", f"request body exceeds {self.api.max_body_bytes} bytes", rid
+                        413, "payload_too_large", f"request body exceeds {limit} bytes", rid
                     )
                     await response(scope, receive, send_wrapper)
                 else:
@@ -94,9 +106,21 @@ class RequestContextMiddleware:
                 ms=round(elapsed * 1000, 2),
             )
 
-    async def _read_body(self, headers: dict[str, str], receive: Receive) -> Receive | None:
-        """Read the whole body (it is small by contract); None when it exceeds the limit."""
-        limit = self.api.max_body_bytes
+    def _body_limit(self, scope: Scope, headers: dict[str, str]) -> int:
+        """``api.max_body_bytes``, except document uploads by a key that may upload (or without keys)."""
+        if self.keys is None or not self.upload_limit or scope["method"] not in ("POST", "PUT"):
+            return self.api.max_body_bytes
+        if not str(scope.get("path", "")).startswith(UPLOAD_PATH):
+            return self.api.max_body_bytes
+        auth = headers.get("authorization", "")
+        key = auth[7:].strip() if auth[:7].lower() == "bearer " else headers.get("x-api-key", "")
+        principal = self.keys.identify(key or None)
+        if principal is None or not principal.has_role("editor"):
+            return self.api.max_body_bytes
+        return max(self.upload_limit, self.api.max_body_bytes)
+
+    async def _read_body(self, headers: dict[str, str], receive: Receive, limit: int) -> Receive | None:
+        """Read the whole body (small by contract, uploads excepted); None when it exceeds ``limit``."""
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return None

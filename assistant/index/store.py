@@ -4,8 +4,12 @@ Layout: ``<index_dir>/CURRENT`` names a generation folder ``gen-<n>/`` holding `
 ``chunks.jsonl``, ``vectors.npy``, ``bm25.npz``, ``bm25_vocab.json`` and the vector backend's part
 (``faiss.index``, or ``milvus.json`` naming the generation's Milvus collection). A write builds
 a new generation beside the old one and then swaps ``CURRENT`` with ``os.replace`` (atomic on POSIX),
-so a crash mid-ingest leaves the previous index loadable. Older generations are removed after the swap
-(``remove_generation``: the backend drops what it keeps outside the folder, then the folder goes).
+so a crash mid-ingest leaves the previous index loadable. After the swap only the newest ``keep``
+generations stay (the current one always among them): ``list_generations`` shows them and
+``set_current`` points ``CURRENT`` back at one (rollback). Serving processes notice a changed
+pointer by reading ``current_generation_name`` (one small file read) and load the new one. A removed
+generation goes through ``remove_generation``: the backend drops what it keeps outside the folder
+(a Milvus collection), then the folder goes.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import IndexMismatchError, IndexMissingError
+from ..errors import IndexMismatchError, IndexMissingError, NotFoundError
 from ..types import Chunk
 from .keyword import BM25Index, KeywordIndex
 from .rows import RowTable
@@ -30,6 +34,8 @@ if TYPE_CHECKING:
     from ..config import IndexSettings
 
 FORMAT_VERSION = 1
+DEFAULT_KEEP = 5
+STALE_TMP_S = 3600.0  # a half-written generation this old belongs to a crashed ingest
 
 
 @dataclass
@@ -79,12 +85,82 @@ class Index:
         return len(self.chunks)
 
 
-def _current_generation(index_dir: Path) -> Path | None:
-    pointer = index_dir / "CURRENT"
-    if not pointer.is_file():
+def current_generation_name(index_dir: Path) -> str | None:
+    """The name ``CURRENT`` points at (cheap: one small read), or None without a pointer."""
+    try:
+        return (Path(index_dir) / "CURRENT").read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
         return None
-    gen = index_dir / pointer.read_text(encoding="utf-8").strip()
+
+
+def _current_generation(index_dir: Path) -> Path | None:
+    name = current_generation_name(index_dir)
+    if name is None:
+        return None
+    gen = index_dir / name
     return gen if (gen / "manifest.json").is_file() else None
+
+
+@dataclass(frozen=True)
+class GenerationInfo:
+    """One kept generation, as the console lists it."""
+
+    name: str
+    created_at: str
+    documents: int
+    chunks: int
+    embedder: str
+    current: bool
+
+
+def _generations(index_dir: Path) -> list[Path]:
+    """Complete generation folders, oldest first (names carry the write time in nanoseconds)."""
+    gens = [
+        g for g in index_dir.glob("gen-*") if not g.name.endswith(".tmp") and (g / "manifest.json").is_file()
+    ]
+    return sorted(gens, key=_generation_order)
+
+
+def _generation_order(gen: Path) -> tuple[int, str]:
+    parts = gen.name.split("-")
+    return (int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0, gen.name)
+
+
+def list_generations(index_dir: Path) -> list[GenerationInfo]:
+    """The kept generations, newest first, with their size and which one is current."""
+    index_dir = Path(index_dir)
+    current = current_generation_name(index_dir)
+    out = []
+    for gen in reversed(_generations(index_dir)):
+        try:
+            m = IndexManifest.from_json((gen / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError):
+            continue  # removed or rewritten under us: not listable, not selectable
+        out.append(
+            GenerationInfo(
+                gen.name, m.created_at, len(m.documents), m.n_chunks, m.embedder, gen.name == current
+            )
+        )
+    return out
+
+
+def set_current(index_dir: Path, name: str) -> GenerationInfo:
+    """Point ``CURRENT`` at the kept generation ``name`` (atomic); ``NotFoundError`` for any other name."""
+    index_dir = Path(index_dir)
+    found = {g.name: g for g in _generations(index_dir)}
+    if name not in found:
+        raise NotFoundError(f"no kept index generation named {name!r}")
+    manifest = IndexManifest.from_json((found[name] / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(f"generation {name} has format version {manifest.format_version}")
+    _point(index_dir, name)
+    return next(g for g in list_generations(index_dir) if g.name == name)
+
+
+def _point(index_dir: Path, name: str) -> None:
+    pointer_tmp = index_dir / f"CURRENT.{os.getpid()}.tmp"
+    pointer_tmp.write_text(name, encoding="utf-8")
+    os.replace(pointer_tmp, index_dir / "CURRENT")
 
 
 def read_manifest(index_dir: Path) -> IndexManifest | None:
@@ -145,9 +221,15 @@ def write_index(
     keyword: BM25Index,
     exact_max: int = 200_000,
     settings: IndexSettings | None = None,
+    keep: int = DEFAULT_KEEP,
+    extra_files: dict[str, str] | None = None,
 ) -> Path:
     """Write a new generation and atomically make it current; returns its folder. The vector index
-    goes to ``settings.backend`` (default: FAISS)."""
+    goes to ``settings.backend`` (default: FAISS).
+
+    ``extra_files``: more text files for the generation (e.g. its ``userdict.txt``). Afterwards the
+    newest ``keep`` generations are kept (at least the new one) and older ones removed.
+    """
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     gen = index_dir / f"gen-{time.time_ns()}-{os.getpid()}"
@@ -164,13 +246,13 @@ def write_index(
             fh.write(json.dumps(c.to_dict(), ensure_ascii=False, default=str) + "\n")
     np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
     keyword.save(tmp)
+    for name, text in (extra_files or {}).items():
+        (tmp / name).write_text(text, encoding="utf-8")
     (tmp / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
     _fsync_dir(tmp)
     os.replace(tmp, gen)
-    pointer_tmp = index_dir / "CURRENT.tmp"
-    pointer_tmp.write_text(gen.name, encoding="utf-8")
-    os.replace(pointer_tmp, index_dir / "CURRENT")
-    _cleanup(index_dir, keep=gen.name, settings=settings)
+    _point(index_dir, gen.name)
+    _cleanup(index_dir, keep=max(1, keep), settings=settings)
     return gen
 
 
@@ -195,7 +277,33 @@ def remove_generation(gen: Path, settings: IndexSettings | None = None) -> None:
     shutil.rmtree(gen, ignore_errors=True)
 
 
-def _cleanup(index_dir: Path, keep: str, settings: IndexSettings | None = None) -> None:
-    for old in index_dir.glob("gen-*"):
-        if old.name != keep:
+def _cleanup(index_dir: Path, keep: int, settings: IndexSettings | None = None) -> None:
+    """Remove generations beyond the newest ``keep`` (never the current one) and crashed writes."""
+    current = current_generation_name(index_dir)
+    gens = _generations(index_dir)
+    for old in gens[: max(0, len(gens) - keep)]:
+        if old.name != current:
             remove_generation(old, settings)
+    for tmp in index_dir.glob("gen-*.tmp"):
+        if _abandoned(tmp):
+            remove_generation(tmp, settings)
+
+
+def _abandoned(tmp: Path) -> bool:
+    """A half-written generation of a crashed write: its writer process is gone (or it is stale)."""
+    pid_text = tmp.name[: -len(".tmp")].rsplit("-", 1)[-1]
+    try:
+        if time.time() - tmp.stat().st_mtime > STALE_TMP_S:
+            return True
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return False
+    if pid == os.getpid():
+        return True  # this process writes one generation at a time, and that one is finished
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -28,6 +28,13 @@ from .chunking import CHUNKER_VERSION, chunk_document
 from .ocr import OcrEngine
 from .quarantine import Quarantined, screen_documents, write_quarantine
 
+# progress(stage, fraction of the whole ingest): loading files 0-0.3, embedding 0.3-0.9, writing 0.9-1
+Progress = Callable[[str, float], None]
+
+
+def _no_progress(stage: str, fraction: float) -> None:
+    return None
+
 
 @dataclass
 class IngestReport:
@@ -118,6 +125,7 @@ def build_index_from_documents(
     skipped: Sequence[LoaderError] = (),
     seed: Path | None = None,
     quarantine: bool | None = None,
+    on_progress: Progress = _no_progress,
 ) -> IngestReport:
     """Bring the index at ``index_dir`` in line with ``documents`` (incremental unless ``rebuild``).
 
@@ -188,6 +196,15 @@ def build_index_from_documents(
         embedder.warm_up()  # only when something is not cached: a seeded first run loads no model
         return embedder.embed_documents(batch)
 
+    bar = _progress_bar(len(todo), progress, "embedding")
+    done = [0]
+
+    def advance(n: int) -> None:
+        bar(n)
+        done[0] += n
+        on_progress("embedding", 0.3 + 0.6 * done[0] / max(len(todo), 1))
+
+    on_progress("embedding", 0.3)
     fresh = embed_with_cache(
         texts,
         embedder.name,
@@ -195,7 +212,7 @@ def build_index_from_documents(
         embedder.dim,
         cache,
         batch=max(settings.embedder.batch_size, 1),
-        progress=_progress_bar(len(todo), progress, "embedding"),
+        progress=advance,
     )
     cache.close()
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
@@ -206,6 +223,7 @@ def build_index_from_documents(
         vectors[todo] = fresh
     report.chunks_embedded = len(todo)
 
+    on_progress("writing", 0.9)
     vocabulary = frozenset(words)
     keyword = BM25Index.build([tokenize(keyword_text(c), words=vocabulary) for c in chunks])
     manifest = IndexManifest(
@@ -219,6 +237,8 @@ def build_index_from_documents(
         keyword,
         exact_max=settings.retrieval.exact_index_max,
         settings=settings.index,
+        keep=settings.admin.keep_generations,
+        extra_files={"userdict.txt": "\n".join(words)},  # a rolled-back generation keeps its words
     )
     (Path(index_dir) / "userdict.txt").write_text("\n".join(words), encoding="utf-8")
     report.chunks_total = len(chunks)
@@ -238,9 +258,12 @@ def ingest(
     progress: bool = False,
     embedder: Embedder | None = None,
     ocr_engine: OcrEngine | None = None,
+    on_progress: Progress = _no_progress,
 ) -> IngestReport:
-    """Load every file under ``knowledge_dir`` (bad files reported and skipped unless ``strict``) and index it."""
+    """Load every file under ``knowledge_dir`` (bad files reported and skipped unless ``strict``) and
+    the operator's uploads and metadata overrides (``overlay.py``), and index it."""
     from .loaders import iter_knowledge
+    from .overlay import apply_overlay
 
     knowledge_dir = Path(knowledge_dir or settings.knowledge_dir)
     index_dir = Path(index_dir or settings.index_dir)
@@ -249,8 +272,13 @@ def ingest(
     from . import ocr
 
     ocr.configure(settings.ocr, ocr_engine)  # scanned pages and images (ocr.py)
+    on_progress("loading", 0.0)
     documents, errors = iter_knowledge(knowledge_dir, strict=strict)
-    documents = list(documents) + list(extra_documents)
+    documents, upload_errors = apply_overlay(knowledge_dir, list(documents) + list(extra_documents))
+    if upload_errors and strict:
+        raise upload_errors[0]
+    errors = [*errors, *upload_errors]
+    on_progress("loading", 0.3)
     if not documents:
         raise EmptyKnowledgeError(f"knowledge directory {knowledge_dir} has no documents")
     return build_index_from_documents(
@@ -262,4 +290,5 @@ def ingest(
         progress=progress,
         skipped=errors,
         seed=knowledge_dir / SEED_FILE,
+        on_progress=on_progress,
     )

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from ...errors import InvalidInputError, NotFoundError
 from ...sessions import SessionStore
 from ...storage import Report
-from ..deps import AdminDep, DatabaseDep, PrincipalDep, SettingsDep, StoreDep
+from ..deps import DatabaseDep, PrincipalDep, ReviewerDep, SettingsDep, StoreDep
 from ..logging import log_event
 from ..schemas import (
     ERROR_RESPONSES,
@@ -121,7 +121,7 @@ async def report_status(
 async def list_reports(
     db: DatabaseDep,
     store: StoreDep,
-    _admin: AdminDep,
+    _staff: ReviewerDep,  # admin or reviewer: handling citizens' reports is review work
     status: ReportStatus | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -146,14 +146,14 @@ async def update_report(
     body: ReportUpdate,
     db: DatabaseDep,
     store: StoreDep,
-    admin: AdminDep,
+    staff: ReviewerDep,
     tracking_number: str = TrackingNumber,
 ) -> dict[str, Any]:
     def change() -> dict[str, Any]:
         report = db.reports.update(
             tracking_number,
-            actor=admin.key_id or admin.kind,
-            role=admin.kind,
+            actor=staff.actor,
+            role=staff.role or "admin",
             status=body.status,
             handler_note=body.handler_note,
         )

@@ -83,7 +83,8 @@ def _clean_number(raw: str) -> str:
 
 def read_header(text: str) -> Header:
     """文号 and title from the first lines, date of issue from the last full date in the text."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # Word headings arrive as Markdown "## " lines (office.py); the marker is not part of a title
+    lines = [ln.strip().lstrip("#").strip() for ln in text.splitlines() if ln.strip().lstrip("#").strip()]
     head = "\n".join(lines[:20])
     number = _DOC_NUMBER.search(head)
     dates = _dates(text)

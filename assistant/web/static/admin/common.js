@@ -144,6 +144,28 @@
     ]);
   }
 
+  var JOB_NAMES = { queued: "排队中", running: "进行中", done: "已完成", failed: "失败" };
+  var JOB_KINDS = { queued: "info", running: "info", done: "ok", failed: "bad" };
+
+  /* Follow a job (GET /v1/admin/jobs/{id}) in the status line with a progress bar until it ends;
+     onEnd(job) runs once it is done or failed. */
+  function watchJob(jobId, label, onEnd) {
+    var bar = h("progress", { max: "1", value: "0", "aria-label": label + "进度" });
+    var text = h("span", { text: label + "：排队中" });
+    if (statusEl) { statusEl.className = "adm-status info"; statusEl.textContent = ""; statusEl.appendChild(text); statusEl.appendChild(document.createTextNode(" ")); statusEl.appendChild(bar); }
+    function poll() {
+      api("/v1/admin/jobs/" + encodeURIComponent(jobId)).then(function (job) {
+        bar.value = job.progress || 0;
+        text.textContent = label + "：" + (JOB_NAMES[job.status] || job.status) + (job.message ? "（" + job.message + "）" : "");
+        if (job.status === "done" || job.status === "failed") {
+          status(label + "：" + JOB_NAMES[job.status] + (job.message ? "。" + job.message : ""), job.status === "done" ? "ok" : "err");
+          if (onEnd) onEnd(job);
+        } else setTimeout(poll, 1000);
+      }).catch(function (err) { status(err); });
+    }
+    poll();
+  }
+
   function badge(text, kind) { return h("span", { class: "badge " + (kind || "") , text: text }); }
 
   var me = null, pageMain = null, pageRender = null;
@@ -201,6 +223,7 @@
       if (!key) { status("请输入密钥。", "err"); input.focus(); return; }
       api("/v1/admin/whoami", { key: key, login: true }).then(function (who) {
         setKey(key); status("登录成功。", "ok"); enter(who);
+        document.getElementById("adm-main").focus();  // the form is gone: keep the focus in the page
       }).catch(function (err) {
         status(err.status === 401 ? "密钥无效，请检查后重试。" : err, "err");
         input.select(); input.focus();
@@ -237,7 +260,8 @@
 
   window.ZW = {
     api: api, h: h, status: status, table: table, pager: pager, badge: badge, fmtTime: fmtTime,
-    can: can, page: page, logout: logout, describeError: describeError,
+    can: can, page: page, logout: logout, describeError: describeError, watchJob: watchJob,
+    JOB_NAMES: JOB_NAMES, JOB_KINDS: JOB_KINDS,
     me: function () { return me; }, ROLE_NAMES: ROLE_NAMES
   };
 })();
