@@ -6,9 +6,9 @@ bumps the curated version, so every worker answers with the change on its next q
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from ...errors import NotFoundError
 from ...presentation import without_footer
@@ -19,6 +19,8 @@ from ..review_schemas import CuratedCreated, CuratedDraft, CuratedIn, CuratedLis
 from ._review import audit
 
 router = APIRouter(prefix="/v1/admin/curated", tags=["admin: curated answers"])
+# a curated entry id: a database integer (64-bit; larger ids cannot exist and must not reach SQLite)
+CuratedId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown id", **ADMIN_ERRORS[422]}}
 
 
@@ -111,7 +113,7 @@ def _get(db: Database, curated_id: int) -> Any:
     responses={**ADMIN_ERRORS, **NOT_FOUND},
     summary="One curated answer",
 )
-def get_curated(curated_id: int, db: DatabaseDep, who: StaffDep) -> CuratedOut:
+def get_curated(curated_id: CuratedId, db: DatabaseDep, who: StaffDep) -> CuratedOut:
     return CuratedOut(**_get(db, curated_id).to_dict())
 
 
@@ -122,7 +124,7 @@ def get_curated(curated_id: int, db: DatabaseDep, who: StaffDep) -> CuratedOut:
     summary="Edit a curated answer",
 )
 def patch_curated(
-    curated_id: int, body: CuratedPatch, request: Request, db: DatabaseDep, who: EditorDep
+    curated_id: CuratedId, body: CuratedPatch, request: Request, db: DatabaseDep, who: EditorDep
 ) -> CuratedOut:
     before = _get(db, curated_id).to_dict()
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
@@ -138,7 +140,7 @@ def patch_curated(
     responses={**ADMIN_ERRORS, **NOT_FOUND},
     summary="Delete a curated answer",
 )
-def delete_curated(curated_id: int, request: Request, db: DatabaseDep, who: EditorDep) -> Response:
+def delete_curated(curated_id: CuratedId, request: Request, db: DatabaseDep, who: EditorDep) -> Response:
     before = _get(db, curated_id).to_dict()
     db.curated.delete(curated_id)
     audit(db, who, "curated.delete", f"curated:{curated_id}", before=before)
