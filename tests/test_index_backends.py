@@ -42,9 +42,15 @@ def backend_name(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
             server_manager_instance.release_server(str(db))
 
 
-def _settings(tmp: Path, backend: str, **index: object) -> Settings:
-    # a large region boost, so the region test below does not hinge on the hash embedder's scores
-    return make_settings(tmp, index={"backend": backend, **index}, retrieval={"region_boost": 1.0})
+def _settings(tmp: Path, backend: str, keep: int = 1, **index: object) -> Settings:
+    # a large region boost, so the region test below does not hinge on the hash embedder's scores;
+    # one kept generation unless asked, so every write exercises the removal of the replaced one
+    return make_settings(
+        tmp,
+        index={"backend": backend, **index},
+        retrieval={"region_boost": 1.0},
+        admin={"keep_generations": keep},
+    )
 
 
 # ------------------------------------------------------------------ the backend on synthetic rows
@@ -221,6 +227,18 @@ def test_crash_mid_write_keeps_previous_and_next_build_cleans_up(
     if backend_name == "milvus":  # the crashed write's collection is gone too
         now = open_index(s.index_dir, "hash-256", settings=s.index)
         assert _collections(s) == [now.dense.collection]  # type: ignore[attr-defined]
+
+
+def test_kept_generations_keep_their_vectors_and_older_ones_are_dropped(
+    tmp_path: Path, backend_name: str
+) -> None:
+    s = _settings(tmp_path, backend_name, keep=2)
+    for docs in (DOCS, CHANGED, DOCS):  # three writes, two kept
+        assert build_index_from_documents(docs, s.index_dir, s).written
+    gens = sorted(s.index_dir.glob("gen-*"))
+    assert len(gens) == 2
+    if backend_name == "milvus":  # one collection per kept generation, the oldest one's dropped
+        assert len(_collections(s)) == 2
 
 
 @needs_milvus
