@@ -231,7 +231,9 @@ class ScreeningSettings(BaseModel):
 
     screener: str = "lexicon"  # registry key: lexicon | fake | none
     shipped_lexicons: bool = True  # assistant/resources/screening/*.txt
-    lexicon_dir: Path | None = None  # operator lexicons, read after the shipped ones (hot-reloaded)
+    # operator lexicons, read after the shipped ones (hot-reloaded; edited in the console 安全词库);
+    # in Settings: <index_dir>/../var/screening unless set (explicit null: no operator folder)
+    lexicon_dir: Path | None = None
     reload_interval_s: float = 2.0  # how often the lexicon files' mtimes are checked
     input: bool = True  # screen citizens' messages (a hit gets a polite reply, answered_by "screened")
     output: bool = True  # screen answers and run the guard (payment requests, unofficial contacts)
@@ -350,4 +352,6 @@ class Settings(BaseSettings):
             self.embedder.models_dir = self.cache_dir / "models"
         if "quarantine_dir" not in self.screening.model_fields_set:
             self.screening.quarantine_dir = self.index_dir.parent / "var" / "quarantine"
+        if "lexicon_dir" not in self.screening.model_fields_set:
+            self.screening.lexicon_dir = self.index_dir.parent / "var" / "screening"
         return self

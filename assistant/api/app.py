@@ -42,6 +42,7 @@ from .routes import (
     admin_index,
     admin_me,
     admin_review,
+    admin_screening,
     chat,
     feedback,
     health,
@@ -205,6 +206,7 @@ def create_app(
         app.include_router(module.router)
     for module in (admin_curated, admin_review, admin_audit):  # the console's review side
         app.include_router(module.router)
+    app.include_router(admin_screening.router)  # the console's 安全词库
     install_docs(app)
     install_openapi(app, settings.api)
     _include_web_ui(app)

@@ -14,7 +14,8 @@ Files named ``allow*.txt`` are the allow-list: official terms that contain a lis
 (``反诈``, ``扫黑除恶``, ``禁毒宣传``); a hit that overlaps an allowed term is dropped.
 
 Shipped defaults live in ``assistant/resources/screening/``; ``screening.lexicon_dir`` adds an
-operator folder read after them. Every ``screening.reload_interval_s`` the screener compares the
+operator folder read after them (``editing.py`` reads and writes it for the console); an operator
+file named like a shipped one (``fraud.txt``) defaults to the shipped file's first ``@category``. Every ``screening.reload_interval_s`` the screener compares the
 files' names and modification times and rebuilds its automata when they changed: edits apply without
 a restart. A rebuild replaces one tuple, so a request in flight keeps the automata it started with.
 
@@ -115,12 +116,21 @@ def load_lexicon(dirs: Sequence[Path]) -> Lexicon:
     """Parse every lexicon file of ``dirs``; later files may remove (``-word``) earlier entries."""
     entries: list[Entry] = []
     allowed: list[str] = []
+    defaults: dict[str, str] = {}  # file stem → the first @category of the first file so named
     for path in lexicon_files(dirs):
         lines = path.read_text(encoding="utf-8").splitlines()
         if path.name.startswith("allow"):
             allowed.extend(_fold(w) for line in lines if (w := line.split("#", 1)[0].strip()))
             continue
-        new, removed = parse_lines(lines, path.stem, path.name)
+        if path.stem not in defaults:
+            heads = (
+                s.removeprefix("@category").split("#", 1)[0].strip()
+                for s in lines
+                if s.startswith("@category")
+            )
+            defaults[path.stem] = next((c for c in heads if c), path.stem)
+        # an operator file named like a shipped one continues its category (fraud.txt → 诈骗/广告)
+        new, removed = parse_lines(lines, defaults[path.stem], path.name)
         if removed:
             gone = set(removed)
             entries = [e for e in entries if not (len(e.parts) == 1 and gone & set(e.parts[0]))]
