@@ -30,7 +30,7 @@ def test_admin_opens_on_the_documents_page(api_client: TestClient) -> None:
     assert res.status_code == 307 and res.headers["location"] == "/admin/documents"
 
 
-@pytest.mark.parametrize("page", ["documents", "index"])
+@pytest.mark.parametrize("page", ["documents", "index", "screening"])
 def test_console_pages_are_served_with_a_strict_csp(api_client: TestClient, page: str) -> None:
     res = api_client.get(f"/admin/{page}")
     assert res.status_code == 200 and res.headers["content-type"].startswith("text/html")

@@ -2,7 +2,7 @@
 
    A page is a static HTML file with <body data-page="NAME" data-title="标题"> that loads this
    script and its own; the page script calls ZW.page(function (main, me) { ... }). This file:
-   - builds the top bar, the navigation (文档 问答 会话 洞察 索引 审计) and <main>, with a skip link;
+   - builds the top bar, the navigation (文档 问答 会话 洞察 索引 安全词库 审计) and <main>, with a skip link;
    - logs in: the operator types a key into a form; it is kept in sessionStorage (this tab only,
      gone when the tab closes) and sent as the X-API-Key header — never in a URL or a cookie;
      GET /v1/admin/whoami tells the role (admin / editor / reviewer);
@@ -22,6 +22,7 @@
     ["conversations", "会话", "/admin/conversations"],
     ["insights", "洞察", "/admin/insights"],
     ["index", "索引", "/admin/index"],
+    ["screening", "安全词库", "/admin/screening"],
     ["audit", "审计", "/admin/audit"]
   ];
   var ROLE_NAMES = { admin: "管理员", editor: "编辑", reviewer: "审核员" };
