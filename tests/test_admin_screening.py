@@ -154,7 +154,6 @@ def test_unknown_names_and_oversized_bodies_are_refused(client: TestClient) -> N
     assert client.post("/v1/admin/screening/test", json={"text": ""}, headers=h(ADMIN)).status_code == 422
 
 
-@pytest.mark.unit
 def test_validate_normalises_line_ends(tmp_path: Path) -> None:
     assert editing.validate("fraud", "甲\r\n乙 ~ in\r\n\r\n") == "甲\n乙 ~ in\n"
     before, after = editing.write_operator(tmp_path, "fraud", "甲\r\n")
