@@ -77,7 +77,7 @@ def test_login_upload_and_rollback(browser: Any, console_base: str) -> None:
         assert page.evaluate("() => sessionStorage.getItem('zw-admin-key')") == EDITOR
         assert EDITOR not in page.url and page.context.cookies() == []
         expect(page.get_by_role("navigation", name="管理台导航").get_by_role("link")).to_have_text(
-            ["文档", "问答", "会话", "洞察", "索引", "审计"]
+            ["文档", "问答", "会话", "洞察", "索引", "安全词库", "审计"]
         )
 
         page.locator("#up-file").set_input_files(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
@@ -197,7 +198,9 @@ def test_slow_body_is_cut_off(make_api_client: Callable[..., TestClient]) -> Non
         with anyio.fail_after(5):
             await app(scope, receive, send)
 
-    anyio.run(run)
+    # a thread of its own: the session's Playwright browser keeps an event loop running in this one
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, run).result()
     start = next(m for m in sent if m.get("type") == "http.response.start")
     assert start["status"] == 408
 
