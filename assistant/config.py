@@ -302,7 +302,8 @@ class AdminSettings(BaseModel):
     keep_generations: int = Field(default=5, ge=1)  # index generations kept for rollback (current included)
     poll_interval_s: float = Field(default=1.0, gt=0)  # how often a process checks the index pointer
     ingest_threads: int = Field(default=1, ge=1)  # torch/OMP/onnx threads of an ingest job
-    ingest_nice: int = Field(default=15, ge=0, le=19)  # CPU priority of an ingest job (higher: nicer)
+    # CPU priority of an ingest job (higher: nicer); 5 measured best on 2 cores (docs/benchmarks/ingest_during_chat.md)
+    ingest_nice: int = Field(default=5, ge=0, le=19)
     ingest_timeout_s: float = Field(default=1800.0, gt=0)  # a job running longer is stopped and failed
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)  # one uploaded knowledge file
     expiry_warning_days: int = Field(default=30, ge=1)  # alert: documents expiring within this many days

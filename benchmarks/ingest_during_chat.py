@@ -6,7 +6,7 @@ copy of the knowledge base and its current index, then measures chat answer late
 
 1. baseline: no job, ``--baseline-s`` seconds;
 2. capped: while an upload's ingest job runs with the console's defaults (a subprocess at
-   ``nice 15`` with one torch/OpenMP/onnx thread: ``admin.ingest_threads`` / ``admin.ingest_nice``);
+   ``nice 5`` with one torch/OpenMP/onnx thread: ``admin.ingest_threads`` / ``admin.ingest_nice``);
 3. with ``--uncapped``: the same with ``ingest_threads=2, ingest_nice=0`` (what a plain second
    ingest process does), for comparison.
 
@@ -241,7 +241,7 @@ def report(args: argparse.Namespace, runs: dict[str, Any]) -> None:
     rows = []
     for name, label in (
         ("baseline", "no job"),
-        ("capped", "during an ingest job, console defaults (nice 15, 1 thread)"),
+        ("capped", "during an ingest job, console defaults (nice 5, 1 thread)"),
         ("uncapped", "during an ingest job, uncapped (nice 0, 2 threads)"),
     ):
         if name not in runs:
