@@ -3,14 +3,18 @@
 ``upgrade(engine)`` brings the schema to the newest revision shipped in ``migrations/versions``; on
 an empty database it creates every table, on a current one it does nothing. Two replicas starting
 together on one PostgreSQL do not race: the upgrade runs under a PostgreSQL advisory lock, so the
-second waits and then finds the schema current. On SQLite the migration transaction starts with
-``BEGIN IMMEDIATE`` (see engine.py), which serialises concurrent upgrades the same way. A SQLite
+second waits and then finds the schema current. On a SQLite file the same is done with an exclusive
+``flock`` on ``<file>.migrate.lock`` (the checks before the migration read before they write, and a
+read lock cannot wait its way up to a write lock: "database is locked"). A SQLite
 file written by the earlier hand-made ``sqlite3`` session store is adopted: its conversations and
 feedback are copied into the new tables.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -47,10 +51,27 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@contextlib.contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock beside a SQLite database file while it is upgraded (no-op otherwise)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    lock_path = Path(database).with_name(Path(database).name + ".migrate.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def upgrade(engine: Engine) -> None:
     """Upgrade the schema to the newest revision (idempotent; safe when replicas start together)."""
     try:
-        with engine.connect() as conn:
+        with _sqlite_file_lock(engine), engine.connect() as conn:
             postgres = conn.dialect.name == "postgresql"
             if postgres:
                 conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
