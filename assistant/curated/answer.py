@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from ..answering.citations import make_citation
 from ..presentation import snippet
-from ..types import Answer, Chunk, Citation
+from ..types import Answer, Chunk, Citation, Hit
 from ..validity import in_force
 from .matcher import CuratedMatch
 
@@ -23,30 +24,6 @@ CURATED_PREFIX = "curated:"
 CURATED_TITLE = "人工审核答复"
 
 ChunkSource = Callable[[str], Sequence[Chunk]]
-
-
-def _source_citation(n: int, chunk: Chunk) -> Citation:
-    m = chunk.metadata
-
-    def s(key: str) -> str:
-        return str(m.get(key, "") or "")
-
-    return Citation(
-        n=n,
-        doc_id=chunk.doc_id,
-        chunk_id=chunk.id,
-        title=chunk.title or s("title"),
-        snippet=snippet(chunk.text),
-        type=s("type"),
-        doc_number=s("doc_number"),
-        issuer=s("issuer"),
-        department=s("department"),
-        region=s("region"),
-        publish_date=s("publish_date"),
-        effective_date=s("effective_date"),
-        status=s("status") or "现行有效",
-        url=s("url"),
-    )
 
 
 def curated_answer(match: CuratedMatch, chunks_of: ChunkSource, today: str) -> Answer | None:
@@ -72,7 +49,7 @@ def curated_answer(match: CuratedMatch, chunks_of: ChunkSource, today: str) -> A
         if not in_force(chunks[0].metadata, today):
             log.info("curated entry %s not used: its source %r is not in force", entry.id, doc_id)
             return None
-        citations.append(_source_citation(len(citations) + 1, chunks[0]))
+        citations.append(make_citation(len(citations) + 1, Hit(chunks[0], 0.0)))  # a source, not a hit
     return Answer(
         text=entry.answer,
         answered_by="curated",
